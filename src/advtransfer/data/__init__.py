@@ -1,0 +1,158 @@
+"""Datasets (SPEC §1–2): one registry of image sources, and the Raw Zero-Shot class removal.
+
+A source loader returns ``ImageSplits``: uint8 images (n, C, H, W) and int64 labels for the train
+and test splits. Small datasets live in memory as tensors; ``TensorLoader`` batches them without
+per-sample Python work. Register a source with ``@DATASETS.register("name")`` on
+``f(data_dir: Path, download: bool) -> ImageSplits``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from advtransfer.registry import Registry
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset that is not on disk and could not be downloaded; the message says how to get it."""
+
+
+@dataclass
+class ImageSplits:
+    train_x: torch.Tensor  # uint8 (n, C, H, W)
+    train_y: torch.Tensor  # int64 (n,)
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    class_names: list[str]
+
+    def __post_init__(self) -> None:
+        for name in ("train_x", "test_x"):
+            x = getattr(self, name)
+            if x.dtype != torch.uint8 or x.ndim != 4:
+                raise ValueError(f"{name} must be uint8 (n, C, H, W), got {x.dtype} {tuple(x.shape)}")
+        for xs, ys in ((self.train_x, self.train_y), (self.test_x, self.test_y)):
+            if len(xs) != len(ys):
+                raise ValueError("images and labels differ in length")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def in_channels(self) -> int:
+        return self.train_x.shape[1]
+
+    @property
+    def image_size(self) -> int:
+        return self.train_x.shape[-1]
+
+    def channel_stats(self) -> tuple[list[float], list[float]]:
+        """Per-channel mean and std of the training images on the [0, 1] scale."""
+        x = self.train_x.float().div_(255)
+        return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).clamp_min(1e-6).tolist()
+
+    def limit(self, train: int | None = None, test: int | None = None) -> "ImageSplits":
+        """The first ``train`` / ``test`` samples of each split (a quick subset; None keeps all)."""
+        return ImageSplits(
+            self.train_x[:train], self.train_y[:train], self.test_x[:test], self.test_y[:test],
+            self.class_names,
+        )
+
+
+    # The loader protocol the training and evaluation code uses (a folder-backed source such as
+    # Sub-ImageNet implements the same five methods with torch DataLoaders).
+    def train_loader(self, excluded: int | None, batch_size: int, seed: int = 0, transform_set=None) -> "TensorLoader":
+        """Shuffled batches of the training split without class ``excluded``, labels remapped.
+
+        ``transform_set(x, y) -> (x, y)`` changes the uint8 training set first (e.g. Gaussian
+        augmentation).
+        """
+        x, y = exclude_class(self.train_x, self.train_y, excluded)
+        if transform_set is not None:
+            x, y = transform_set(x, y)
+        return TensorLoader(x, y, batch_size, shuffle=True, seed=seed)
+
+    def test_loader(self, excluded: int | None, batch_size: int) -> "TensorLoader":
+        """The test split without class ``excluded``, labels remapped, in order."""
+        x, y = exclude_class(self.test_x, self.test_y, excluded)
+        return TensorLoader(x, y, batch_size)
+
+    def evaluation_loader(self, excluded: int, batch_size: int) -> "TensorLoader":
+        """Eᵢ (SPEC §1) in order; its labels are all ``excluded``."""
+        x = evaluation_set(self, excluded)
+        return TensorLoader(x, torch.full((len(x),), excluded, dtype=torch.long), batch_size)
+
+
+DATASETS: Registry = Registry("dataset")
+
+
+def load_dataset(
+    name: str, data_dir: str | Path = "data", download: bool = True,
+    train_limit: int | None = None, test_limit: int | None = None,
+) -> ImageSplits:
+    """Load a registered dataset, optionally cut to its first samples."""
+    splits = DATASETS.get(name)(Path(data_dir), download)
+    return splits.limit(train_limit, test_limit) if (train_limit or test_limit) else splits
+
+
+def remap_labels(y: torch.Tensor, excluded: int) -> torch.Tensor:
+    """SPEC §1: y → y if y < i, else y − 1 (for labels ≠ i)."""
+    return torch.where(y > excluded, y - 1, y)
+
+
+def exclude_class(x: torch.Tensor, y: torch.Tensor, excluded: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drop every sample of class ``excluded`` and remap the rest to 0..N−2 (None: unchanged)."""
+    if excluded is None:
+        return x, y
+    keep = y != excluded
+    return x[keep], remap_labels(y[keep], excluded)
+
+
+def evaluation_set(splits: ImageSplits, excluded: int) -> torch.Tensor:
+    """Eᵢ of SPEC §1: every image of class i from the train and the test split, uint8."""
+    if not 0 <= excluded < splits.num_classes:
+        raise ValueError(f"class {excluded} is outside 0..{splits.num_classes - 1}")
+    return torch.cat([splits.train_x[splits.train_y == excluded], splits.test_x[splits.test_y == excluded]])
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels 0–255 → float in [0, 1], the scale every classifier takes."""
+    return x.float().div_(255)
+
+
+class TensorLoader:
+    """Batches of (float images in [0, 1], labels) from in-memory uint8 tensors.
+
+    Shuffling uses a generator seeded by (seed, epoch), so a resumed run sees the same order.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0):
+        if batch_size < 1:
+            raise ValueError("batch_size must be ≥ 1")
+        self.x, self.y, self.batch_size, self.shuffle, self.seed = x, y, batch_size, shuffle, seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return (len(self.y) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        n = len(self.y)
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            order = torch.randperm(n, generator=g)
+            self.epoch += 1
+        else:
+            order = None
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
+            yield to_float(self.x[idx]), self.y[idx]
+
+
+# Import the source modules so they register themselves.
+from advtransfer.data import sources  # noqa: E402,F401

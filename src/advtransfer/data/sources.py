@@ -1,0 +1,64 @@
+"""Image sources: scikit-learn's 8×8 digits and torchvision's MNIST / Fashion-MNIST."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits
+
+DIGITS_TEST_FRACTION = 0.2
+DIGITS_SPLIT_SEED = 0
+
+
+@DATASETS.register("digits")
+def digits(data_dir: Path, download: bool) -> ImageSplits:
+    """scikit-learn's real 8×8 digits (1797 images, shipped with the library: offline everywhere).
+
+    Pixel values 0–16 are scaled to 0–255. A fixed stratified split (seed 0): 80% train, 20% test.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
+    y = bunch.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=DIGITS_TEST_FRACTION, random_state=DIGITS_SPLIT_SEED, stratify=y)
+    return ImageSplits(torch.from_numpy(x_tr), torch.from_numpy(y_tr), torch.from_numpy(x_te),
+                       torch.from_numpy(y_te), [str(d) for d in range(10)])
+
+
+def _torchvision_idx(cls, folder: str, data_dir: Path, download: bool) -> ImageSplits:
+    raw = data_dir / folder / "raw"
+    files = [f"{s}-{k}-idx{d}-ubyte.gz" for s in ("train", "t10k") for k, d in (("images", 3), ("labels", 1))]
+    hint = (f"expected the four official files {', '.join(files)} in {raw}/ "
+            f"(torchvision downloads them there when `download: true` and the machine is online; "
+            f"otherwise copy them there by hand)")
+    try:
+        train = cls(str(data_dir), train=True, download=download)
+        test = cls(str(data_dir), train=False, download=download)
+    except RuntimeError as err:  # torchvision: "Dataset not found" or a failed download
+        raise DatasetNotFoundError(f"{folder} not found: {hint}. ({err})") from err
+    except OSError as err:  # network errors while downloading
+        raise DatasetNotFoundError(f"{folder} could not be downloaded: {hint}. ({err})") from err
+    return ImageSplits(train.data[:, None].contiguous(), train.targets.long(), test.data[:, None].contiguous(),
+                       test.targets.long(), list(train.classes))
+
+
+@DATASETS.register("mnist")
+def mnist(data_dir: Path, download: bool) -> ImageSplits:
+    """MNIST through torchvision (``<data_dir>/MNIST/raw/``)."""
+    from torchvision.datasets import MNIST
+
+    return _torchvision_idx(MNIST, "MNIST", data_dir, download)
+
+
+@DATASETS.register("fashion_mnist")
+def fashion_mnist(data_dir: Path, download: bool) -> ImageSplits:
+    """Fashion-MNIST through torchvision (``<data_dir>/FashionMNIST/raw/``)."""
+    from torchvision.datasets import FashionMNIST
+
+    return _torchvision_idx(FashionMNIST, "FashionMNIST", data_dir, download)
