@@ -27,6 +27,7 @@ class ImageSplits:
     test_x: torch.Tensor
     test_y: torch.Tensor
     class_names: list[str]
+    fingerprint: str | None = None  # what was loaded (name, limits): checkpoints are matched against it
 
     def __post_init__(self) -> None:
         for name in ("train_x", "test_x"):
@@ -58,7 +59,7 @@ class ImageSplits:
         """The first ``train`` / ``test`` samples of each split (a quick subset; None keeps all)."""
         return ImageSplits(
             self.train_x[:train], self.train_y[:train], self.test_x[:test], self.test_y[:test],
-            self.class_names,
+            self.class_names, self.fingerprint,
         )
 
 
@@ -95,7 +96,10 @@ def load_dataset(
 ) -> ImageSplits:
     """Load a registered dataset, optionally cut to its first samples."""
     splits = DATASETS.get(name)(Path(data_dir), download)
-    return splits.limit(train_limit, test_limit) if (train_limit or test_limit) else splits
+    if train_limit or test_limit:
+        splits = splits.limit(train_limit, test_limit)
+    splits.fingerprint = f"{name}:{train_limit}:{test_limit}"
+    return splits
 
 
 def remap_labels(y: torch.Tensor, excluded: int) -> torch.Tensor:

@@ -1,0 +1,282 @@
+"""Training of standard and Raw Zero-Shot classifiers (SPEC §1–2) with PyTorch Lightning.
+
+One ``ClassifierModule`` for every (architecture, defence, excluded class). The recipe (optimiser,
+learning-rate schedule, epochs, batch size) comes from the config as a plain dict, see
+``TrainRecipe``. ``train_classifier`` runs one job: it resumes from ``checkpoints/last.ckpt`` when
+one exists, keeps a per-epoch history CSV and writes the final weights atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.nn import functional as F
+
+from advtransfer.defences import Defence, build_defence
+from advtransfer.io import atomic_path
+from advtransfer.models import Classifier, build_classifier
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """A training recipe of SPEC §2.
+
+    ``lr_steps`` lists ``[epoch, lr]`` pairs: the learning rate becomes ``lr`` from that epoch on
+    (e.g. 0.1 → 0.01 @80 → 0.001 @150 is ``lr: 0.1, lr_steps: [[80, 0.01], [150, 0.001]]``).
+    ``lr_exp_tau`` gives lr·exp(−epoch/τ) instead (CapsNet).
+    """
+
+    epochs: int
+    batch_size: int = 64
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 0.0
+    lr_steps: list = field(default_factory=list)
+    lr_exp_tau: float | None = None
+    precision: str = "32-true"
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "TrainRecipe":
+        known = {f.name for f in fields(cls)}
+        unknown = set(cfg) - known
+        if unknown:
+            raise ValueError(f"unknown training keys {sorted(unknown)}; known: {sorted(known)}")
+        recipe = cls(**cfg)
+        if recipe.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {recipe.optimizer!r}")
+        if recipe.epochs < 1 or recipe.batch_size < 1 or recipe.lr <= 0:
+            raise ValueError("epochs and batch_size must be ≥ 1 and lr > 0")
+        return recipe
+
+    def lr_factor(self, epoch: int) -> float:
+        """Multiplier of ``lr`` at ``epoch`` (0-based)."""
+        if self.lr_exp_tau:
+            return math.exp(-epoch / self.lr_exp_tau)
+        lr = self.lr
+        for start, value in sorted(self.lr_steps):
+            if epoch >= start:
+                lr = value
+        return lr / self.lr
+
+
+class _LrFactor:
+    """Schedule for ``LambdaLR``; holds plain values so checkpoints load with ``weights_only``."""
+
+    def __init__(self, recipe: TrainRecipe):
+        self.lr, self.lr_steps, self.lr_exp_tau = recipe.lr, [list(s) for s in recipe.lr_steps], recipe.lr_exp_tau
+
+    def __call__(self, epoch: int) -> float:
+        return TrainRecipe(epochs=1, lr=self.lr, lr_steps=self.lr_steps, lr_exp_tau=self.lr_exp_tau).lr_factor(epoch)
+
+
+class ClassifierModule(L.LightningModule):
+    """Classification with any registered architecture behind a defence's input transforms."""
+
+    def __init__(self, architecture: str, in_channels: int, image_size: int, num_classes: int,
+                 mean: list, std: list, recipe: dict, defence: str = "vanilla",
+                 defence_params: dict | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.recipe = TrainRecipe.from_config(recipe)
+        self.defence: Defence = build_defence(defence, defence_params)
+        self.model: Classifier = build_classifier(
+            architecture, in_channels, image_size, num_classes, mean, std, self.defence.input_transforms())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def criterion(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(scores, y)
+
+    def classification_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The architecture's own loss when it has one (CapsNet), else cross-entropy."""
+        body = self.model.body
+        if hasattr(body, "training_loss"):
+            return body.training_loss(self.model.standardize(self.model.transforms(x)), y)
+        return self.criterion(self(x), y)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = self.defence.training_loss(self, x, y)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        accuracy = (self(x).argmax(dim=1) == y).float().mean()
+        self.log("test_accuracy", accuracy, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+
+    def configure_optimizers(self):
+        r = self.recipe
+        if r.optimizer == "sgd":
+            opt = torch.optim.SGD(self.parameters(), lr=r.lr, momentum=r.momentum,
+                                  nesterov=r.nesterov and r.momentum > 0, weight_decay=r.weight_decay)
+        else:
+            opt = torch.optim.Adam(self.parameters(), lr=r.lr, weight_decay=r.weight_decay)
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, _LrFactor(r))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
+
+
+class History(L.Callback):
+    """Writes one row per epoch (loss, test accuracy, lr, seconds) to a CSV, kept across resumes."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.rows: list[dict] = []
+        self._start = 0.0
+
+    def on_train_epoch_start(self, trainer, module):
+        self._start = time.perf_counter()
+
+    def on_validation_epoch_end(self, trainer, module):
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        row = {
+            "epoch": trainer.current_epoch + 1,
+            "train_loss": float(metrics.get("train_loss", float("nan"))),
+            "test_accuracy": float(metrics.get("test_accuracy", float("nan"))),
+            "lr": trainer.optimizers[0].param_groups[0]["lr"],
+            "seconds": round(time.perf_counter() - self._start, 3),
+        }
+        self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [row]
+
+    def on_train_epoch_end(self, trainer, module):
+        # train_loss of the epoch is known only now; validation ran just before.
+        if self.rows and self.rows[-1]["epoch"] == trainer.current_epoch + 1:
+            self.rows[-1]["train_loss"] = float(trainer.callback_metrics.get("train_loss", float("nan")))
+        write_csv(self.path, self.rows)
+
+    def state_dict(self):
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state):
+        self.rows = list(state["rows"])
+
+
+class EpochPrinter(L.Callback):
+    """One progress line per epoch when stderr is not a terminal (a Snakemake log file)."""
+
+    def on_train_epoch_end(self, trainer, module):
+        m = trainer.callback_metrics
+        print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs} "
+              f"train_loss {float(m.get('train_loss', float('nan'))):.4f} "
+              f"test_accuracy {float(m.get('test_accuracy', float('nan'))):.4f}", file=sys.stderr, flush=True)
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        if rows:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+@dataclass
+class TrainResult:
+    test_accuracy: float
+    epochs: int
+    resumed_from_epoch: int
+
+
+def train_classifier(splits, architecture: str, excluded: int | None, recipe: dict, out_dir: str | Path,
+                     model_path: str | Path, history_path: str | Path, seed: int = 0,
+                     defence: str = "vanilla", defence_params: dict | None = None,
+                     accelerator: str = "auto", devices: int | str = 1, strategy: str = "auto") -> TrainResult:
+    """Train one classifier on ``splits`` without class ``excluded`` (None = the standard classifier).
+
+    Resumes from ``<out_dir>/checkpoints/last.ckpt`` if present; writes ``model_path`` (weights and
+    the metadata ``load_classifier`` needs) and ``history_path`` atomically.
+    """
+    r = TrainRecipe.from_config(recipe)
+    L.seed_everything(seed, workers=True, verbose=False)
+    num_classes = splits.num_classes - (excluded is not None)
+    mean, std = splits.channel_stats()
+    module = ClassifierModule(architecture, splits.in_channels, splits.image_size, num_classes,
+                              mean, std, recipe, defence, defence_params)
+    transform_set = lambda x, y: module.defence.prepare_training_set(x, y, seed)  # noqa: E731
+    train_loader = splits.train_loader(excluded, r.batch_size, seed=seed, transform_set=transform_set)
+    test_loader = splits.test_loader(excluded, max(r.batch_size, 256))
+
+    ckpt_dir = Path(out_dir) / "checkpoints"
+    last = ckpt_dir / "last.ckpt"
+    discard_stale_checkpoints(ckpt_dir, {**dict(module.hparams), "seed": seed, "excluded": excluded,
+                                         "data": getattr(splits, "fingerprint", None)})
+    resumed = 0
+    if last.exists():
+        resumed = epochs_done(last)
+        print(f"resuming from {last} (epoch {resumed} done)", file=sys.stderr, flush=True)
+    terminal = sys.stderr.isatty()
+    callbacks = [
+        L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0),
+        History(history_path),
+    ]
+    if not terminal:
+        callbacks.append(EpochPrinter())
+    trainer = L.Trainer(
+        max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy=strategy,
+        precision=r.precision, logger=False, callbacks=callbacks, enable_progress_bar=terminal,
+        enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
+    )
+    trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=test_loader,
+                ckpt_path=str(last) if last.exists() else None)
+    if trainer.global_rank == 0:
+        save_classifier(module, model_path, excluded=excluded, class_names=splits_class_names(splits, excluded))
+    accuracy = float(trainer.callback_metrics.get("test_accuracy", float("nan")))
+    return TrainResult(accuracy, r.epochs, resumed)
+
+
+def discard_stale_checkpoints(ckpt_dir: Path, job: dict) -> None:
+    """Keep checkpoints only if they belong to this exact job (same recipe, defence, seed, data).
+
+    A job re-run after a config edit must start afresh; a job re-run after an interruption resumes.
+    """
+    stamp = ckpt_dir / "job.json"
+    current = json.dumps(job, sort_keys=True, default=str)
+    if ckpt_dir.exists() and (not stamp.exists() or stamp.read_text() != current):
+        shutil.rmtree(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    if not stamp.exists():
+        with atomic_path(stamp) as tmp:
+            tmp.write_text(current)
+
+
+def epochs_done(checkpoint: str | Path) -> int:
+    """How many epochs a Lightning checkpoint has completed."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"])
+
+
+def splits_class_names(splits, excluded: int | None) -> list[str]:
+    names = list(getattr(splits, "class_names", [str(i) for i in range(splits.num_classes)]))
+    return [n for i, n in enumerate(names) if i != excluded]
+
+
+def save_classifier(module: ClassifierModule, path: str | Path, **meta) -> None:
+    """Weights plus everything needed to rebuild the classifier, written atomically."""
+    payload = {"hparams": dict(module.hparams), "state_dict": module.model.state_dict(), "meta": meta}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Classifier, dict]:
+    """The trained classifier (in eval mode) and its metadata (hparams + meta) from ``save_classifier``."""
+    payload = torch.load(path, map_location=map_location, weights_only=False)
+    h = payload["hparams"]
+    defence = build_defence(h["defence"], h["defence_params"])
+    model = build_classifier(h["architecture"], h["in_channels"], h["image_size"], h["num_classes"],
+                             h["mean"], h["std"], defence.input_transforms())
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return model, {**h, **payload["meta"]}
