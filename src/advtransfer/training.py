@@ -92,6 +92,8 @@ class ClassifierModule(L.LightningModule):
         self.defence: Defence = build_defence(defence, defence_params)
         self.model: Classifier = build_classifier(
             architecture, in_channels, image_size, num_classes, mean, std, self.defence.input_transforms())
+        self.defence.prepare_model(self.model)  # e.g. start from a trained classifier (init_from)
+        self.automatic_optimization = self.defence.automatic_optimization  # False: two steps per batch (AT)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -280,3 +282,13 @@ def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") 
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return model, {**h, **payload["meta"]}
+
+
+def train_job(data: dict, architecture: str, excluded: int | None, recipe: dict, defence: str,
+              defence_params: dict, seed: int, model: str, history: str) -> TrainResult:
+    """The workflow's ``train`` job: load the dataset, train (or resume), write weights and history."""
+    from advtransfer.data import load_dataset
+
+    splits = load_dataset(**data)
+    return train_classifier(splits, architecture, excluded, recipe, Path(model).parent, model, history,
+                            seed=seed, defence=defence, defence_params=defence_params)

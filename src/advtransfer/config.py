@@ -1,0 +1,57 @@
+"""Config checks beyond the JSON schema (``workflow/schemas/config.schema.yaml``).
+
+The schema checks keys and types; ``check_config`` checks names against the registries and values
+against each other (excluded classes within the dataset's classes). Both run before any job starts.
+"""
+
+from __future__ import annotations
+
+from advtransfer import study
+from advtransfer.data import DATASETS
+from advtransfer.defences import DEFENCES
+from advtransfer.models import ARCHITECTURES
+from advtransfer.registry import UnknownNameError
+from advtransfer.training import TrainRecipe
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the key."""
+
+
+def check_config(config: dict) -> None:
+    """Raise ``ConfigError`` naming the first bad key of ``config``."""
+    datasets = config.get("datasets") or {}
+    if not datasets:
+        raise ConfigError("datasets: at least one dataset is needed")
+    for name, ds in datasets.items():
+        where = f"datasets.{name}"
+        _known(DATASETS, name, where)
+        n = study.num_classes(config, name)
+        chosen = ds.get("excluded_classes", "all")
+        if chosen != "all":
+            bad = [c for c in chosen if not 0 <= int(c) < n]
+            if bad:
+                raise ConfigError(f"{where}.excluded_classes: {bad} outside 0..{n - 1}")
+        for arch, spec in ds["architectures"].items():
+            _known(ARCHITECTURES, arch, f"{where}.architectures")
+            try:
+                TrainRecipe.from_config(dict(spec["train"]))
+            except (TypeError, ValueError) as err:
+                raise ConfigError(f"{where}.architectures.{arch}.train: {err}") from None
+            for defence in study.defences(config, name, arch):
+                _known(DEFENCES, defence, f"{where}.architectures.{arch}.defences")
+    for defence, params in (config.get("defence_params") or {}).items():
+        _known(DEFENCES, defence, "defence_params")
+        from advtransfer.defences import build_defence
+
+        try:
+            build_defence(defence, params)
+        except ValueError as err:
+            raise ConfigError(f"defence_params.{defence}: {err}") from None
+
+
+def _known(registry, name: str, where: str) -> None:
+    try:
+        registry.get(name)
+    except UnknownNameError as err:
+        raise ConfigError(f"{where}: {err}") from None

@@ -1,0 +1,71 @@
+"""Figures of SPEC §3 (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from advtransfer.io import atomic_path  # noqa: E402
+
+
+def save(fig, path: str) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _grid(n: int, size: float = 2.6):
+    cols = min(5, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat)
+
+
+def isomap_panels(panels, class_names: list[str], title: str, max_points: int = 500, seed: int = 0):
+    """One panel per excluded class i: the 2-D Isomap of Eᵢ's amalgam proportions (paper 1 Fig 3).
+
+    Points are coloured by the in-distribution class C₋ᵢ gives them; at most ``max_points`` samples
+    (a seeded random subset) per panel keep Isomap's cost bounded.
+    """
+    from sklearn.manifold import Isomap
+
+    fig, axes = _grid(len(panels))
+    rng = np.random.default_rng(seed)
+    cmap = plt.get_cmap("tab10")
+    for ax, (i, z, _) in zip(axes, panels):
+        if len(z) > max_points:
+            z = z[np.sort(rng.choice(len(z), max_points, replace=False))]
+        kept = [c for c in range(len(class_names)) if c != i]
+        colours = [cmap(kept[k] % 10) for k in z.argmax(axis=1)]
+        if len(z) > 3:
+            xy = Isomap(n_components=2, n_neighbors=min(10, len(z) - 1)).fit_transform(z)
+            ax.scatter(xy[:, 0], xy[:, 1], c=colours, s=4)
+        ax.set_title(f"excluded: {class_names[i]}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    handles = [plt.Line2D([], [], marker="o", ls="", color=cmap(c % 10), label=n) for c, n in enumerate(class_names)]
+    fig.legend(handles=handles, loc="lower center", ncol=min(10, len(class_names)), fontsize=7, frameon=False)
+    fig.suptitle(f"{title}: Isomap of the amalgam proportions", fontsize=10)
+    return fig
+
+
+def histogram_panels(panels, class_names: list[str], title: str):
+    """One panel per excluded class: H/n (Raw Zero-Shot) and H'/n (standard) over the other classes (Fig 4)."""
+    fig, axes = _grid(len(panels))
+    for ax, (i, h, h_std, n) in zip(axes, panels):
+        names = [c for k, c in enumerate(class_names) if k != i]
+        pos = np.arange(len(names))
+        ax.bar(pos - 0.2, h / n, width=0.4, label="H (Raw Zero-Shot)")
+        ax.bar(pos + 0.2, h_std / n, width=0.4, label="H' (standard)")
+        ax.set_xticks(pos, names, rotation=90, fontsize=6)
+        ax.set_title(f"excluded: {class_names[i]}  AM {np.abs(h_std - h).sum() / n:.3f}", fontsize=8)
+    axes[0].legend(fontsize=6)
+    fig.suptitle(f"{title}: amalgam histograms", fontsize=10)
+    return fig

@@ -1,0 +1,102 @@
+"""The Raw Zero-Shot stage of the study (SPEC §1, §3): soft-labels, per-class metrics, Table 1, figures.
+
+Each function is one workflow job: it reads its inputs, calls the pure science functions
+(``softlabels``, ``metrics``) and writes its outputs atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from advtransfer.data import load_dataset
+from advtransfer.inference import scores_of
+from advtransfer.io import atomic_path
+from advtransfer.metrics import am, amalgam_histograms, dbm
+from advtransfer.softlabels import soft_label, soft_label_without
+from advtransfer.training import load_classifier
+
+EVAL_BATCH = 512
+
+
+def soft_labels_job(data: dict, zero_shot_model: str, standard_model: str, excluded: int, out: str) -> None:
+    """Amalgam proportions zⱼ of C₋ᵢ on Eᵢ and the standard classifier's soft-labels of Eᵢ.
+
+    Writes an ``.npz`` with ``amalgam`` (n, N−1), ``amalgam_raw`` (C₋ᵢ's scores), ``standard`` (n, N),
+    ``standard_raw`` and ``standard_without`` (z'ⱼ: class i removed and renormalised).
+    """
+    splits = load_dataset(**data)
+    loader = splits.evaluation_loader(excluded, EVAL_BATCH)
+    rzs, _ = load_classifier(zero_shot_model)
+    std, _ = load_classifier(standard_model)
+    raw = scores_of(rzs, loader)
+    std_raw = scores_of(std, loader)
+    arrays = {
+        "amalgam": soft_label(raw, rzs.output_kind).numpy(),
+        "amalgam_raw": raw.numpy(),
+        "standard": soft_label(std_raw, std.output_kind).numpy(),
+        "standard_raw": std_raw.numpy(),
+        "standard_without": soft_label_without(std_raw, excluded, std.output_kind).numpy(),
+        "excluded": np.array(excluded),
+    }
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+
+def final_accuracy(history_csv: str) -> float:
+    """The test accuracy after the last epoch of a training history."""
+    return float(pd.read_csv(history_csv)["test_accuracy"].iloc[-1])
+
+
+def metrics_job(soft_labels: str, zero_shot_history: str, standard_history: str, keys: dict, out: str) -> None:
+    """One row: ``keys`` (dataset, architecture, defence, excluded_class), n, DBMᵢ, AMᵢ, accuracies."""
+    s = np.load(soft_labels)
+    row = {**keys, "n": len(s["amalgam"]), "dbm": dbm(s["amalgam"]), "am": am(s["amalgam"], s["standard_without"]),
+           "standard_accuracy": final_accuracy(standard_history),
+           "zero_shot_accuracy": final_accuracy(zero_shot_history)}
+    write_table(pd.DataFrame([row]), out)
+
+
+def write_table(df: pd.DataFrame, csv_path: str | Path, md_path: str | Path | None = None, digits: int = 4) -> None:
+    """Write a table as CSV (and Markdown), atomically."""
+    with atomic_path(csv_path) as tmp:
+        df.to_csv(tmp, index=False)
+    if md_path is not None:
+        with atomic_path(md_path) as tmp:
+            Path(tmp).write_text(df.to_markdown(index=False, floatfmt=f".{digits}f") + "\n")
+
+
+def table1(per_class: pd.DataFrame) -> pd.DataFrame:
+    """SPEC §3 Table 1: mean ± std (over the excluded classes, ddof 0) of DBM and AM, vanilla classifiers."""
+    vanilla = per_class[per_class["defence"] == "vanilla"]
+    grouped = vanilla.groupby(["dataset", "architecture"], sort=False)
+    return grouped.agg(
+        dbm_mean=("dbm", "mean"), dbm_std=("dbm", lambda v: float(np.std(v))),
+        am_mean=("am", "mean"), am_std=("am", lambda v: float(np.std(v))),
+        n_classes=("excluded_class", "nunique"),
+    ).reset_index()
+
+
+def aggregate_job(metrics: list[str], per_class_out: str, table1_csv: str, table1_md: str) -> None:
+    """Collect the per-class metrics and write Table 1."""
+    per_class = pd.concat([pd.read_csv(p) for p in metrics], ignore_index=True)
+    per_class = per_class.sort_values(["dataset", "architecture", "defence", "excluded_class"], kind="stable")
+    write_table(per_class, per_class_out)
+    write_table(table1(per_class), table1_csv, table1_md)
+
+
+def figures_job(soft_labels: list[str], class_names: list[str], title: str, isomap_out: str, histograms_out: str,
+                max_points: int = 500, seed: int = 0) -> None:
+    """Paper 1 Fig 3 (Isomap of each Eᵢ's amalgam proportions) and Fig 4 (H' vs H), one file each."""
+    from advtransfer import figures
+
+    loaded = [np.load(p) for p in soft_labels]
+    panels = [(int(s["excluded"]), s["amalgam"], s["standard_without"]) for s in loaded]
+    fig = figures.isomap_panels(panels, class_names, title, max_points=max_points, seed=seed)
+    figures.save(fig, isomap_out)
+    fig = figures.histogram_panels([(i, *amalgam_histograms(z, z_std), len(z)) for i, z, z_std in panels],
+                                   class_names, title)
+    figures.save(fig, histograms_out)

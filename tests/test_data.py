@@ -1,0 +1,82 @@
+"""Class removal, label remap, evaluation sets and dataset loading (SPEC §1)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from advtransfer.data import (DatasetNotFoundError, ImageSplits, evaluation_set, exclude_class, load_dataset,
+                              remap_labels)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_remap_labels_by_hand():
+    y = torch.tensor([0, 1, 3, 4, 9])
+    assert remap_labels(y, 2).tolist() == [0, 1, 2, 3, 8]
+
+
+def test_exclude_class_drops_and_remaps():
+    x = torch.arange(6, dtype=torch.uint8).view(6, 1, 1, 1)
+    y = torch.tensor([0, 1, 2, 1, 0, 2])
+    x2, y2 = exclude_class(x, y, 1)
+    assert x2.flatten().tolist() == [0, 2, 4, 5]
+    assert y2.tolist() == [0, 1, 0, 1]
+    x3, y3 = exclude_class(x, y, None)
+    assert torch.equal(x3, x) and torch.equal(y3, y)
+
+
+def _splits():
+    tr_x = torch.arange(8, dtype=torch.uint8).view(8, 1, 1, 1)
+    te_x = torch.arange(100, 104, dtype=torch.uint8).view(4, 1, 1, 1)
+    return ImageSplits(tr_x, torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]), te_x, torch.tensor([2, 0, 1, 2]), ["a", "b", "c"])
+
+
+def test_evaluation_set_takes_train_and_test():
+    e = evaluation_set(_splits(), 2)
+    assert e.flatten().tolist() == [2, 5, 100, 103]
+
+
+def test_loaders_follow_the_protocol():
+    s = _splits()
+    batches = list(s.train_loader(1, batch_size=2, seed=0))
+    ys = torch.cat([b[1] for b in batches])
+    assert sorted(ys.tolist()) == [0, 0, 0, 1, 1]  # classes 0 and 2 → 0 and 1
+    xs = torch.cat([b[0] for b in batches])
+    assert xs.dtype == torch.float32 and xs.max() <= 7 / 255 + 1e-6
+    test = torch.cat([b[1] for b in s.test_loader(0, batch_size=3)])
+    assert test.tolist() == [1, 0, 1]
+    # the same seed and epoch give the same order (a resumed run sees the same batches)
+    a = [b[1].tolist() for b in s.train_loader(None, 3, seed=5)]
+    b = [b[1].tolist() for b in s.train_loader(None, 3, seed=5)]
+    assert a == b
+
+
+def test_digits_is_real_and_split():
+    s = load_dataset("digits")
+    assert (len(s.train_y), len(s.test_y)) == (1437, 360)
+    assert s.train_x.shape[1:] == (1, 8, 8) and s.train_x.max() == 255
+    assert sorted(s.test_y.unique().tolist()) == list(range(10))
+
+
+def test_missing_dataset_names_the_files(tmp_path):
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("fashion_mnist", tmp_path, download=False)
+    message = str(err.value)
+    assert "train-images-idx3-ubyte.gz" in message and str(tmp_path / "FashionMNIST" / "raw") in message
+
+
+def test_unknown_dataset_lists_known_ones():
+    with pytest.raises(KeyError, match="known: .*digits"):
+        load_dataset("imagenet21k")
+
+
+@pytest.mark.skipif(not (SHARED / "fashion-mnist").exists(), reason="needs the shared Fashion-MNIST files")
+def test_fashion_mnist_offline_from_official_files(tmp_path):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in (SHARED / "fashion-mnist").iterdir():
+        (raw / f.name).symlink_to(f)
+    s = load_dataset("fashion_mnist", tmp_path, download=True, train_limit=1000, test_limit=100)
+    assert (len(s.train_y), len(s.test_y)) == (1000, 100)
+    assert s.class_names[0] == "T-shirt/top" and s.image_size == 28

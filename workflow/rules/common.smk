@@ -1,0 +1,63 @@
+# Config validation, the study grid and input functions. The logic lives in advtransfer.study.
+
+import sys
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from snakemake.utils import validate, min_version
+
+from advtransfer import study
+from advtransfer.config import ConfigError, check_config
+
+min_version("9.0")
+
+validate(config, schema="../schemas/config.schema.yaml")
+try:
+    check_config(config)
+except ConfigError as err:
+    raise WorkflowError(f"config: {err}") from None
+
+CODE = study.code_version()
+R = "results"
+
+
+wildcard_constraints:
+    dataset="[a-z0-9_]+",
+    architecture="[a-z0-9_]+",
+    defence="[a-z0-9_]+",
+    excluded=r"none|\d+",
+    klass=r"\d+",
+
+
+def model_path(dataset, architecture, defence, excluded):
+    return f"{R}/models/{dataset}/{architecture}/{defence}/{excluded}/model.pt"
+
+
+def history_path(dataset, architecture, defence, excluded):
+    return f"{R}/models/{dataset}/{architecture}/{defence}/{excluded}/history.csv"
+
+
+def metric_files():
+    return [
+        f"{R}/metrics/{d}/{a}/{f}/{i}.csv"
+        for d, a, f in study.models(config)
+        for i in study.excluded_classes(config, d)
+    ]
+
+
+def figure_files():
+    return [
+        f"{R}/figures/{d}/{a}_{kind}.png"
+        for d in config["datasets"]
+        for a in study.architectures(config, d)
+        for kind in ("isomap", "histograms")
+    ]
+
+
+def all_targets():
+    return [
+        f"{R}/tables/metrics_per_class.csv",
+        f"{R}/tables/table1.csv",
+        f"{R}/tables/table1.md",
+        *figure_files(),
+    ]

@@ -1,0 +1,19 @@
+# One training job per (dataset, architecture, defence, excluded class); "none" = the standard classifier.
+
+
+rule train:
+    output:
+        model=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/model.pt",
+        history=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/history.csv",
+    params:
+        job=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence),
+        excluded=lambda w: study.excluded_value(w.excluded),
+        code=CODE,
+    resources:
+        gpu=1,
+    log:
+        "logs/train/{dataset}/{architecture}/{defence}/{excluded}.log",
+    benchmark:
+        "results/benchmarks/train/{dataset}/{architecture}/{defence}/{excluded}.tsv"
+    script:
+        "../scripts/train.py"
