@@ -81,4 +81,4 @@ def build_classifier(
 
 
 # Import the architecture modules so they register themselves.
-from advtransfer.models import mlp, convnet, lenet_caffe  # noqa: E402,F401
+from advtransfer.models import mlp, convnet, lenet_caffe, cifar, resnets, densenet, capsnet, imagenet  # noqa: E402,F401
