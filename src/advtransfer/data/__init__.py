@@ -159,4 +159,4 @@ class TensorLoader:
 
 
 # Import the source modules so they register themselves.
-from advtransfer.data import sources  # noqa: E402,F401
+from advtransfer.data import sources, cifar10, subimagenet  # noqa: E402,F401

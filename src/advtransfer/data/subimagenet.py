@@ -1,0 +1,216 @@
+"""Sub-ImageNet (SPEC §2): 10 superclasses of 10 ILSVRC2012 classes each, read from an ImageNet folder.
+
+The 100 ImageNet classes and their superclasses come from a mapping file, a CSV with the columns
+``wnid,name,superclass``; the shipped ``subimagenet_classes.csv`` is our choice (the paper does not
+list its classes). Superclass indices follow the order in which the file first names them (the
+shipped file: Automobile, Ball, Bird, Dog, Feline, Fruit, Insect, Snake, Primate, Vegetable).
+
+The images stay on disk, in the layout of torchvision's ``ImageFolder`` (the validation images sorted
+into class folders too)::
+
+    <data_dir>/imagenet/train/<wnid>/*.JPEG      # ILSVRC2012 train split → Sub-ImageNet train
+    <data_dir>/imagenet/val/<wnid>/*.JPEG        # ILSVRC2012 validation split → Sub-ImageNet test
+
+``SubImageNetSplits`` offers the loader protocol of ``ImageSplits`` (train / test / evaluation
+loaders with class exclusion and label remapping, ``channel_stats``), decoding the files in
+DataLoader worker processes. Every image is resized so that its shorter side is image_size · 256/224,
+then centre-cropped to image_size × image_size, at training time as well (no augmentation, as SPEC
+§2's default; our choice).
+
+How the options reach it: ``load_dataset("subimagenet", data_dir)`` builds
+``SubImageNetSplits(data_dir / "imagenet")`` with the shipped mapping and ``image_size`` 224. Set
+``splits.image_size`` to the architecture's input size before building loaders (e.g.
+``advtransfer.models.imagenet.INPUT_SIZES["inception_v3"]`` = 299); pass another mapping file as
+``SubImageNetSplits(root, mapping=path)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from advtransfer.data import DATASETS, DatasetNotFoundError, remap_labels, to_float
+from advtransfer.data.cifar10 import image_files
+
+DEFAULT_MAPPING = Path(__file__).with_name("subimagenet_classes.csv")
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+RESIZE_RATIO = 256 / 224
+ORDER_SEED = 0
+
+
+def read_mapping(path: str | Path) -> tuple[list[str], dict[str, int]]:
+    """(superclass names in order of first appearance, wnid → superclass index) from a mapping CSV."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or not {"wnid", "superclass"} <= set(rows[0]):
+        raise ValueError(f"{path}: expected a CSV with the columns wnid,name,superclass")
+    names: list[str] = []
+    wnid_to_class: dict[str, int] = {}
+    for row in rows:
+        wnid, superclass = row["wnid"].strip(), row["superclass"].strip()
+        if not re.fullmatch(r"n\d{8}", wnid):
+            raise ValueError(f"{path}: {wnid!r} is not a WordNet id like n01530575")
+        if wnid in wnid_to_class:
+            raise ValueError(f"{path}: {wnid} is listed twice")
+        if superclass not in names:
+            names.append(superclass)
+        wnid_to_class[wnid] = names.index(superclass)
+    if len(names) < 2:
+        raise ValueError(f"{path}: a mapping needs at least two superclasses")
+    return names, wnid_to_class
+
+
+def load_image(path: str | Path, size: int) -> torch.Tensor:
+    """uint8 (3, size, size): shorter side resized to size · 256/224, then the centre crop."""
+    short = round(size * RESIZE_RATIO)
+    with Image.open(path) as im:
+        im.draft("RGB", (short, short))  # JPEG: decode at a reduced scale that is still large enough
+        im = im.convert("RGB")
+        w, h = im.size
+        scale = short / min(w, h)
+        im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BILINEAR)
+        left, top = (im.width - size) // 2, (im.height - size) // 2
+        im = im.crop((left, top, left + size, top + size))
+        return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
+
+
+class ImageFiles(Dataset):
+    """(uint8 image, label) pairs decoded from files."""
+
+    def __init__(self, paths: list[str], labels: torch.Tensor, image_size: int):
+        self.paths, self.labels, self.image_size = paths, labels, image_size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return load_image(self.paths[i], self.image_size), self.labels[i]
+
+
+class FolderLoader:
+    """Batches of (float images in [0, 1], labels) like ``TensorLoader``, decoded by a DataLoader.
+
+    Shuffling is seeded by (seed, epoch). ``transform_set(x, y) -> (x, y)`` is applied to each uint8
+    batch (a folder-backed set cannot be changed as a whole).
+    """
+
+    def __init__(self, files: ImageFiles, batch_size: int, shuffle: bool = False, seed: int = 0,
+                 num_workers: int = 0, transform_set=None):
+        if batch_size < 1:
+            raise ValueError("batch_size must be ≥ 1")
+        self.files, self.batch_size, self.shuffle, self.seed = files, batch_size, shuffle, seed
+        self.num_workers, self.transform_set = num_workers, transform_set
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return (len(self.files) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        generator = None
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            self.epoch += 1
+        loader = DataLoader(self.files, self.batch_size, shuffle=self.shuffle, generator=generator,
+                            num_workers=self.num_workers)
+        for x, y in loader:
+            if self.transform_set is not None:
+                x, y = self.transform_set(x, y)
+            yield to_float(x), y
+
+
+class SubImageNetSplits:
+    """Sub-ImageNet's train and test splits as file lists; the loader protocol of ``ImageSplits``.
+
+    ``root`` holds ``train/<wnid>/`` and ``val/<wnid>/``; ``mapping`` is a CSV (see the module doc);
+    ``image_size`` is the side the loaders crop to (settable); ``num_workers`` decode in parallel.
+    Samples are kept in a fixed pseudo-random order (seed 0), so ``limit`` keeps every class.
+    """
+
+    in_channels = 3
+
+    def __init__(self, root: str | Path, mapping: str | Path = DEFAULT_MAPPING, image_size: int = 224,
+                 num_workers: int | None = None):
+        self.root = Path(root)
+        self.class_names, self.wnid_to_class = read_mapping(mapping)
+        self.image_size = image_size
+        self.num_workers = min(4, os.cpu_count() or 1) if num_workers is None else num_workers
+        self.train_paths, self.train_y = self._samples("train")
+        self.test_paths, self.test_y = self._samples("val")
+
+    def _samples(self, split: str) -> tuple[list[str], torch.Tensor]:
+        folder = self.root / split
+        missing = [w for w in self.wnid_to_class if not (folder / w).is_dir()]
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            problem = f"{folder}/ does not exist" if not folder.is_dir() else f"{folder}/ lacks the class folders {shown}"
+            raise DatasetNotFoundError(
+                f"Sub-ImageNet: {problem}. Expected ILSVRC2012 in "
+                f"torchvision's ImageFolder layout, {self.root}/train/<wnid>/*.JPEG and "
+                f"{self.root}/val/<wnid>/*.JPEG (validation images sorted into class folders). ImageNet "
+                f"cannot be downloaded automatically: get ILSVRC2012 from https://image-net.org/ and "
+                f"unpack it there.")
+        samples = [(str(p), c) for w, c in self.wnid_to_class.items() for p in image_files(folder / w)]
+        if not samples:
+            raise DatasetNotFoundError(f"Sub-ImageNet: no images in {folder}/<wnid>/")
+        order = torch.randperm(len(samples), generator=torch.Generator().manual_seed(ORDER_SEED)).tolist()
+        return [samples[i][0] for i in order], torch.tensor([samples[i][1] for i in order], dtype=torch.long)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def channel_stats(self) -> tuple[list[float], list[float]]:
+        """ImageNet's usual per-channel mean and std on the [0, 1] scale (not recomputed)."""
+        return list(IMAGENET_MEAN), list(IMAGENET_STD)
+
+    def limit(self, train: int | None = None, test: int | None = None) -> "SubImageNetSplits":
+        """A copy keeping the first ``train`` / ``test`` samples (None keeps all)."""
+        cut = copy.copy(self)
+        cut.train_paths, cut.train_y = self.train_paths[:train], self.train_y[:train]
+        cut.test_paths, cut.test_y = self.test_paths[:test], self.test_y[:test]
+        return cut
+
+    def _files(self, paths: list[str], y: torch.Tensor, excluded: int | None) -> ImageFiles:
+        if excluded is not None:
+            keep = (y != excluded).tolist()
+            paths = [p for p, k in zip(paths, keep) if k]
+            y = remap_labels(y[y != excluded], excluded)
+        return ImageFiles(paths, y, self.image_size)
+
+    def train_loader(self, excluded: int | None, batch_size: int, seed: int = 0, transform_set=None) -> FolderLoader:
+        """Shuffled training batches without class ``excluded``, labels remapped (SPEC §1)."""
+        return FolderLoader(self._files(self.train_paths, self.train_y, excluded), batch_size, shuffle=True,
+                            seed=seed, num_workers=self.num_workers, transform_set=transform_set)
+
+    def test_loader(self, excluded: int | None, batch_size: int) -> FolderLoader:
+        """The test split without class ``excluded``, labels remapped, in order."""
+        return FolderLoader(self._files(self.test_paths, self.test_y, excluded), batch_size,
+                            num_workers=self.num_workers)
+
+    def evaluation_loader(self, excluded: int, batch_size: int) -> FolderLoader:
+        """Eᵢ (SPEC §1): every image of class ``excluded`` from train and test, in order; labels all i."""
+        if not 0 <= excluded < self.num_classes:
+            raise ValueError(f"class {excluded} is outside 0..{self.num_classes - 1}")
+        paths = [p for p, c in zip(self.train_paths, self.train_y.tolist()) if c == excluded]
+        paths += [p for p, c in zip(self.test_paths, self.test_y.tolist()) if c == excluded]
+        labels = torch.full((len(paths),), excluded, dtype=torch.long)
+        return FolderLoader(ImageFiles(paths, labels, self.image_size), batch_size, num_workers=self.num_workers)
+
+
+@DATASETS.register("subimagenet")
+def subimagenet(data_dir: Path, download: bool) -> SubImageNetSplits:
+    """Sub-ImageNet from ``<data_dir>/imagenet`` with the shipped mapping, image_size 224 (see the
+    module doc for other sizes and mappings). ``download`` is ignored: ImageNet needs a licence."""
+    return SubImageNetSplits(Path(data_dir) / "imagenet")
