@@ -1,8 +1,8 @@
-from advtransfer.io import log_to
+from advtransfer.jobs import job
 from advtransfer.zero_shot import metrics_job
 
 w = snakemake.wildcards
-with log_to(snakemake.log[0]):
+with job(snakemake):
     metrics_job(snakemake.input.soft_labels, snakemake.input.zero_shot_history, snakemake.input.standard_history,
                 {"dataset": w.dataset, "architecture": w.architecture, "defence": w.defence,
                  "excluded_class": int(w.klass)}, snakemake.output[0])

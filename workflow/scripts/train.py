@@ -1,6 +1,6 @@
-from advtransfer.io import log_to
+from advtransfer.jobs import job
 from advtransfer.training import train_job
 
-with log_to(snakemake.log[0]):
+with job(snakemake):
     train_job(**snakemake.params.job, excluded=snakemake.params.excluded,
               model=snakemake.output.model, history=snakemake.output.history)

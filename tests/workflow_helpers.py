@@ -1,0 +1,52 @@
+"""Running the workflow from tests: a config in a temporary folder, Snakemake in a subprocess."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def link_fashion_mnist(data_dir: Path) -> None:
+    """Put the official Fashion-MNIST files where torchvision looks for them (no download)."""
+    raw = data_dir / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for f in (SHARED_DATA / "fashion-mnist").iterdir():
+        if not (raw / f.name).exists():
+            (raw / f.name).symlink_to(f)
+
+
+def write_config(workdir: Path, config: dict, name: str = "config.yaml") -> Path:
+    path = workdir / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the project's Snakefile in ``workdir`` with ``configfile``."""
+    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), "--cores", "2", *args]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if check and run.returncode != 0:
+        raise AssertionError(f"snakemake failed ({run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-6000:]}")
+    return run
+
+
+def planned_jobs(dry_run_output: str) -> list[tuple[str, dict]]:
+    """(rule, wildcards) of every job a ``snakemake -n`` output lists."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run_output):
+        m = re.match(r"(?:local)?rule (\w+):", block.strip())
+        if not m:
+            continue
+        wm = re.search(r"wildcards: (.*)", block)
+        wildcards = dict(kv.split("=", 1) for kv in wm.group(1).split(", ")) if wm else {}
+        jobs.append((m.group(1), wildcards))
+    return jobs
