@@ -1,0 +1,146 @@
+"""Paper 2's comparison of FGS, FGV, HC and LOTS, each with the same line search (SPEC §4).
+
+``lots_comparison`` runs every attempt and returns one row per attempt; ``comparison_table``
+summarises them per technique, layer and mode. Dataset, architecture and defence columns are the
+caller's to add.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from advtransfer.lots.direction import fgs_direction, fgv_direction, hot_cold_direction, lots_direction
+from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features, predict
+from advtransfer.lots.search import DEFAULT_LIMIT, line_search
+from advtransfer.pass_score import pass_scores
+
+TECHNIQUES = ("FGS", "FGV", "HC", "LOTS")
+MODES = ("untargeted", "targeted")
+NO_LAYER = "-"  # the layer value of FGS, FGV and HC, which work on the class scores
+NO_TARGET = -1  # the target class of FGS and FGV, which have no target
+ATTEMPT_COLUMNS = ["origin", "origin_label", "target_class", "layer", "technique", "mode", "success", "eps",
+                   "adversarial_class", "l2", "linf", "pass_score"]
+
+
+def choose_targets(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One target image per class (SPEC §4): the first correctly classified image of each class.
+
+    ``images``: (n, C, H, W) on the 0–255 scale (e.g. the test split). Returns the targets
+    (num_classes, C, H, W), row k of class k, and their indices in ``images``.
+    """
+    num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
+    correct = predict(model, images).cpu() == labels.cpu()
+    indices = []
+    for k in range(num_classes):
+        hits = torch.nonzero(correct & (labels.cpu() == k)).flatten()
+        if not len(hits):
+            raise ValueError(f"no correctly classified image of class {k} to serve as its target")
+        indices.append(int(hits[0]))
+    index = torch.tensor(indices)
+    return images[index.to(images.device)], index
+
+
+def _attempt_pairs(origin_labels: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(origin index, target class) for every origin and every class other than its label."""
+    origin, target = torch.meshgrid(torch.arange(len(origin_labels)), torch.arange(num_classes), indexing="ij")
+    keep = target != origin_labels.cpu()[:, None]
+    return origin[keep], target[keep]
+
+
+def lots_comparison(
+    model: nn.Module, origins: torch.Tensor, origin_labels: torch.Tensor, targets: torch.Tensor,
+    layers: Sequence[str] = (OUTPUT,), techniques: Sequence[str] = TECHNIQUES,
+    modes: Sequence[str] = ("untargeted",), limit: int = DEFAULT_LIMIT, batch_size: int = 256,
+) -> pd.DataFrame:
+    """Run paper 2's comparison and return one row per attempt.
+
+    ``origins``: uint8 (n, C, H, W); ``origin_labels``: (n,); ``targets``: one image per class
+    (K, C, H, W), row k of class k (``choose_targets``). HC and LOTS attack each origin towards
+    every class other than its label, LOTS at each of ``layers``; FGS and FGV have no target and
+    make one untargeted attempt per origin (only when "untargeted" is in ``modes``). Untargeted
+    success: the class differs from the origin's prediction; targeted: it is the target class.
+
+    Columns: origin (index), origin_label, target_class (−1 for FGS/FGV), layer ("-" for
+    FGS/FGV/HC), technique, mode, success, eps, adversarial_class, and, on the 0–255 scale, l2,
+    linf, with pass_score (NaN where the attempt failed; eps is missing there).
+    """
+    unknown = (set(techniques) - set(TECHNIQUES)) | (set(modes) - set(MODES))
+    if unknown:
+        raise ValueError(f"unknown techniques or modes {sorted(unknown)}; known: {TECHNIQUES}, {MODES}")
+    for layer in layers:
+        LayerFeatures(model, layer)  # an unknown layer fails before any work
+    origin_labels = origin_labels.to(origins.device)
+    clean = predict(model, origins)
+    pair_origin, pair_target = (t.to(origins.device) for t in _attempt_pairs(origin_labels, len(targets)))
+    frames = []
+
+    def run(technique, layer, rows, target_class, directions, run_modes):
+        for mode in run_modes:
+            classes = target_class if mode == "targeted" else clean[rows]
+            result = line_search(model, origins[rows], directions, classes, mode == "targeted", limit)
+            frames.append(_attempt_frame(origins, origin_labels, rows, target_class, layer, technique, mode, result))
+
+    every = torch.arange(len(origins), device=origins.device)
+    no_target = torch.full_like(every, NO_TARGET)
+    untargeted = [m for m in modes if m == "untargeted"]
+    if "FGS" in techniques and untargeted:
+        run("FGS", NO_LAYER, every, no_target, fgs_direction(model, origins, origin_labels, batch_size), untargeted)
+    if "FGV" in techniques and untargeted:
+        run("FGV", NO_LAYER, every, no_target, fgv_direction(model, origins, origin_labels, batch_size), untargeted)
+    if "HC" in techniques:
+        directions = hot_cold_direction(model, origins[pair_origin], pair_target, clean[pair_origin], batch_size)
+        run("HC", NO_LAYER, pair_origin, pair_target, directions, modes)
+    if "LOTS" in techniques:
+        for layer in layers:
+            target_features = layer_features(model, layer, targets, batch_size)[pair_target]
+            directions = lots_direction(model, layer, origins[pair_origin], target_features, batch_size)
+            run("LOTS", layer, pair_origin, pair_target, directions, modes)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ATTEMPT_COLUMNS)
+
+
+def _attempt_frame(origins, origin_labels, rows, target_class, layer, technique, mode, result) -> pd.DataFrame:
+    """One row per attempt of one line search."""
+    x = origins[rows].float()
+    difference = (result.adversarials.float() - x).flatten(1)
+    success = result.success.cpu().numpy()
+    fill = lambda values: np.where(success, values, np.nan)  # noqa: E731
+    scores = np.full(len(rows), np.nan)
+    if success.any():
+        hit = torch.from_numpy(success).to(x.device)
+        scores[success] = pass_scores(origins[rows][hit], result.adversarials[hit])
+    return pd.DataFrame({
+        "origin": rows.cpu().numpy(),
+        "origin_label": origin_labels[rows].cpu().numpy(),
+        "target_class": target_class.cpu().numpy(),
+        "layer": layer,
+        "technique": technique,
+        "mode": mode,
+        "success": success,
+        "eps": pd.array([int(e) if ok else pd.NA for e, ok in zip(result.eps.tolist(), success)], dtype="Int64"),
+        "adversarial_class": result.predictions.cpu().numpy(),
+        "l2": fill(difference.norm(dim=1).cpu().numpy()),
+        "linf": fill(difference.abs().amax(dim=1).cpu().numpy()),
+        "pass_score": scores,
+    })
+
+
+def comparison_table(attempts: pd.DataFrame) -> pd.DataFrame:
+    """Per (technique, layer, mode): n_attempts, success_rate, and mean ± std of PASS, L2 and L∞
+    over the successful attempts (SPEC §4)."""
+    groups = attempts.groupby(["technique", "layer", "mode"], sort=False)
+    table = groups.agg(
+        n_attempts=("success", "size"),
+        success_rate=("success", "mean"),
+        pass_mean=("pass_score", "mean"), pass_std=("pass_score", "std"),
+        l2_mean=("l2", "mean"), l2_std=("l2", "std"),
+        linf_mean=("linf", "mean"), linf_std=("linf", "std"),
+    ).reset_index()
+    order = {t: i for i, t in enumerate(TECHNIQUES)}
+    return table.sort_values("technique", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)

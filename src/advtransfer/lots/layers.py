@@ -1,0 +1,100 @@
+"""Layer selection for LOTS (SPEC §4): f⁽ˡ⁾(x), the representation of x at layer l, by module name.
+
+Any ``nn.Module`` classifier works: a layer is one of its ``named_modules`` (leaves and blocks,
+e.g. ``body.conv2`` of a ``Classifier``), read with a forward hook, or ``OUTPUT`` ("logits"), the
+model's class scores. A module called several times in one forward pass gives its last output.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from torch import nn
+
+OUTPUT = "logits"
+
+
+def layer_names(model: nn.Module) -> list[str]:
+    """The usable layer names of ``model``: its named modules in order, then ``OUTPUT``."""
+    names = [name for name, _ in model.named_modules() if name]
+    return names + ([OUTPUT] if OUTPUT not in names else [])
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run ``model`` in eval mode (no dropout, fixed batch norm) and restore its mode afterwards.
+
+    LOTS needs it: in eval mode every sample's gradient depends on that sample alone.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+class LayerFeatures:
+    """``LayerFeatures(model, layer)(x) -> (scores, f⁽ˡ⁾(x))`` in one forward pass.
+
+    ``x``: float images in [0, 1], (B, C, H, W), as every classifier of the package takes them.
+    The layer's output is cloned when it is produced, so a later in-place operation (a
+    ``ReLU(inplace=True)``) does not change f⁽ˡ⁾(x). An unknown layer is a ``ValueError`` that
+    lists the known ones.
+    """
+
+    def __init__(self, model: nn.Module, layer: str):
+        modules = dict(model.named_modules())
+        if layer == OUTPUT and OUTPUT not in modules:
+            self.module = None
+        elif layer in modules and layer:
+            self.module = modules[layer]
+        else:
+            raise ValueError(f"unknown layer {layer!r}; known: {', '.join(layer_names(model))}")
+        self.model, self.layer = model, layer
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.module is None:
+            scores = self.model(x)
+            return scores, scores
+        captured: list[torch.Tensor] = []
+
+        def hook(module, inputs, output):
+            if not isinstance(output, torch.Tensor):
+                raise TypeError(f"layer {self.layer!r} returns {type(output).__name__}, not a tensor")
+            captured[:] = [output.clone()]
+
+        handle = self.module.register_forward_hook(hook)
+        try:
+            scores = self.model(x)
+        finally:
+            handle.remove()
+        if not captured:
+            raise ValueError(f"layer {self.layer!r} is not used in the forward pass")
+        return scores, captured[0]
+
+
+def layer_features(model: nn.Module, layer: str, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """f⁽ˡ⁾ of images (B, C, H, W) on the 0–255 scale, without gradients (on the images' device)."""
+    features = LayerFeatures(model, layer)
+    device = model_device(model)
+    with eval_mode(model), torch.no_grad():
+        return torch.cat([features(batch.to(device).float() / 255)[1].to(images.device)
+                          for batch in images.split(batch_size)])
+
+
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Predicted classes of images (B, C, H, W) on the 0–255 scale, in eval mode (on their device)."""
+    if len(images) == 0:
+        return torch.zeros(0, dtype=torch.long, device=images.device)
+    device = model_device(model)
+    with eval_mode(model), torch.no_grad():
+        return torch.cat([model(batch.to(device).float() / 255).argmax(1).to(images.device)
+                          for batch in images.split(batch_size)])
+
+
+def model_device(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")

@@ -1,0 +1,304 @@
+"""LOTS, FGS, FGV, HC and the line search (SPEC §4)."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.func import grad, vmap
+
+from advtransfer.data import load_dataset
+from advtransfer.lots import (
+    TECHNIQUES, LayerFeatures, choose_targets, comparison_table, fgs_direction, fgv_direction,
+    hot_cold_direction, iterative_lots, layer_features, layer_names, line_search, lots_comparison,
+    lots_direction, predict, visualisation_direction,
+)
+from advtransfer.lots.visualise import lots_figure, magnify_reduce
+from advtransfer.models import build_classifier
+
+MNIST_DIR = Path("/work/shared/data/mnist")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: predictable run time on small shared CPUs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_lenet(seed: int = 0, size: int = 16) -> nn.Module:
+    torch.manual_seed(seed)
+    return build_classifier("lenet_caffe", 1, size, 10, [0.3], [0.3]).eval()
+
+
+def random_images(n: int, size: int = 16, seed: int = 0) -> torch.Tensor:
+    return torch.randint(0, 256, (n, 1, size, size), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8)
+
+
+# ---------------------------------------------------------------- layers
+
+def test_layer_names_and_an_unknown_layer():
+    model = small_lenet()
+    names = layer_names(model)
+    assert {"body.conv1", "body.conv2", "body.ip1", "body.ip2", "logits"} <= set(names)
+    assert names[-1] == "logits"
+    with pytest.raises(ValueError, match="unknown layer 'body.conv9'.*body.conv2.*logits"):
+        LayerFeatures(model, "body.conv9")
+
+
+def test_layer_features_come_with_the_scores_and_before_an_inplace_relu():
+    torch.manual_seed(0)
+    model = build_classifier("convnet", 1, 16, 10, [0.3], [0.3]).eval()  # conv → ReLU(inplace=True)
+    x = torch.rand(3, 1, 16, 16)
+    scores, f = LayerFeatures(model, "body.0")(x)
+    with torch.no_grad():
+        expected = model.body[0](model.standardize(x))
+        torch.testing.assert_close(scores, model(x))
+    torch.testing.assert_close(f, expected)
+    assert (f < 0).any()  # the convolution's output, not the ReLU's
+    logits_scores, logits = LayerFeatures(model, "logits")(x)
+    torch.testing.assert_close(logits, logits_scores)
+
+
+# ---------------------------------------------------------------- directions
+
+def test_lots_direction_is_minus_the_gradient_of_the_feature_distance():
+    model = small_lenet()
+    origins, target_images = random_images(4, seed=1), random_images(4, seed=2)
+    body = model.body
+
+    def conv2(x):  # f⁽ˡ⁾ at body.conv2 written out by hand, x on the 0–255 scale
+        return body.conv2(body.pool1(body.conv1(model.standardize(x / 255))))
+
+    def distance(x, target):
+        return 0.5 * (target - conv2(x[None])[0]).pow(2).sum()
+
+    with torch.no_grad():
+        targets = conv2(target_images.float())
+    expected = -vmap(grad(distance))(origins.float(), targets)
+    eta = lots_direction(model, "body.conv2", origins, layer_features(model, "body.conv2", target_images))
+    torch.testing.assert_close(eta, expected, rtol=1e-4, atol=1e-6)
+    assert eta.abs().sum() > 0
+
+    def logit_distance(x, target):
+        return 0.5 * (target - model(x[None] / 255)[0]).pow(2).sum()
+
+    with torch.no_grad():
+        target_logits = model(target_images.float() / 255)
+    eta = lots_direction(model, "logits", origins, target_logits, batch_size=3)  # batches of 3 and 1
+    torch.testing.assert_close(eta, -vmap(grad(logit_distance))(origins.float(), target_logits), rtol=1e-4, atol=1e-6)
+
+
+def test_lots_direction_by_finite_differences():
+    model = small_lenet().double()
+    origin = random_images(1, seed=3).double()
+    target = layer_features(model, "body.ip1", random_images(1, seed=4).double())
+    eta = lots_direction(model, "body.ip1", origin, target)
+
+    def distance(x):
+        with torch.no_grad():
+            return 0.5 * (target - LayerFeatures(model, "body.ip1")(x / 255)[1]).pow(2).sum().item()
+
+    for pixel in [(0, 0, 3, 4), (0, 0, 8, 8), (0, 0, 15, 1)]:
+        step = torch.zeros_like(origin)
+        step[pixel] = 1e-3
+        slope = (distance(origin + step) - distance(origin - step)) / 2e-3
+        assert eta[pixel].item() == pytest.approx(-slope, rel=1e-4, abs=1e-8)
+
+
+def test_visualisation_fgs_fgv_and_hot_cold_directions():
+    model = small_lenet()
+    x = random_images(3, seed=5)
+    labels, targets = torch.tensor([1, 2, 3]), torch.tensor([4, 5, 6])
+    origin_classes = predict(model, x)
+
+    def feature_norm(image):
+        return 0.5 * LayerFeatures(model, "body.ip1")(image[None] / 255)[1].pow(2).sum()
+
+    def loss(image, label):
+        return -(torch.log_softmax(model(image[None] / 255)[0], 0) * label).sum()  # label: one-hot
+
+    def hot_cold(image, hot, cold):
+        scores = model(image[None] / 255)[0]
+        return (scores * (hot - cold)).sum()  # one-hot classes
+
+    xf = x.float()
+    magnify = vmap(grad(feature_norm))(xf)
+    torch.testing.assert_close(visualisation_direction(model, "body.ip1", x, +1), magnify)
+    torch.testing.assert_close(visualisation_direction(model, "body.ip1", x, -1), -magnify)
+    one_hot = lambda classes: nn.functional.one_hot(classes, 10).float()  # noqa: E731
+    loss_gradient = vmap(grad(loss))(xf, one_hot(labels))
+    torch.testing.assert_close(fgs_direction(model, x, labels), loss_gradient.sign())
+    fgv = fgv_direction(model, x, labels)
+    torch.testing.assert_close(fgv.flatten(1).abs().amax(1), torch.ones(3))
+    torch.testing.assert_close(fgv, loss_gradient / loss_gradient.flatten(1).abs().amax(1).view(-1, 1, 1, 1))
+    torch.testing.assert_close(hot_cold_direction(model, x, targets, origin_classes),
+                               vmap(grad(hot_cold))(xf, one_hot(targets), one_hot(origin_classes)))
+
+
+# ---------------------------------------------------------------- line search
+
+def brute_force(model, origin, direction, cls, targeted, limit):
+    """The smallest ε in 1..limit by trying every one (None when none succeeds)."""
+    d = direction / direction.abs().max() if direction.abs().max() > 0 else direction
+    eps = torch.arange(1, limit + 1, dtype=torch.float32).view(-1, 1, 1, 1)
+    images = (origin.float() + eps * d).round().clamp(0, 255)
+    predictions = predict(model, images)
+    hits = torch.nonzero(predictions == cls if targeted else predictions != cls).flatten()
+    return int(hits[0]) + 1 if len(hits) else None
+
+
+@pytest.mark.parametrize("targeted", [True, False])
+def test_line_search_finds_the_smallest_eps(targeted):
+    model = small_lenet(seed=1)
+    origins = random_images(12, seed=6)
+    directions = torch.randn(12, 1, 16, 16, generator=torch.Generator().manual_seed(7))
+    directions[0] = 0  # a zero direction never moves: a failure
+    classes = torch.arange(12) % 10 if targeted else predict(model, origins)
+    result = line_search(model, origins, directions, classes, targeted, limit=300)
+    assert result.adversarials.dtype == torch.uint8
+    for i in range(12):
+        expected = brute_force(model, origins[i], directions[i], classes[i], targeted, 300)
+        assert bool(result.success[i]) == (expected is not None)
+        if expected is not None:
+            assert int(result.eps[i]) == expected
+            d = directions[i] / directions[i].abs().max()
+            torch.testing.assert_close(result.adversarials[i],
+                                       (origins[i] + expected * d).round().clamp(0, 255).to(torch.uint8))
+            assert int(result.predictions[i]) == int(predict(model, result.adversarials[i:i + 1])[0])
+        else:
+            torch.testing.assert_close(result.adversarials[i], origins[i])
+    assert 0 < int(result.success.sum()) < 12
+
+
+class OnePixelThreshold(nn.Module):
+    """Class 1 when pixel (0, 1) of a 2×2 image is above 4.5 on the 0–255 scale, else class 0."""
+
+    def forward(self, x):
+        pixel = 255 * x[:, 0, 0, 1]
+        return torch.stack([torch.zeros_like(pixel), pixel - 4.5], dim=1)
+
+
+def test_line_search_goes_past_255():
+    # Pixel (0, 0) moves at full speed and saturates at ε = 255; pixel (0, 1) moves at 1/128 per ε and
+    # decides the class: round(ε/128) ≥ 5 first at ε = 577 (4.5 rounds to even, 4).
+    model = OnePixelThreshold()
+    origin = torch.zeros(1, 1, 2, 2, dtype=torch.uint8)
+    direction = torch.tensor([[[[1.0, 1 / 128], [0.0, 0.0]]]])
+    result = line_search(model, origin, direction, torch.tensor([1]), targeted=True)
+    assert bool(result.success[0])
+    assert int(result.eps[0]) == brute_force(model, origin[0], direction[0], 1, True, 4096) == 577
+    assert result.adversarials[0, 0].tolist() == [[255, 5], [0, 0]]
+    assert not line_search(model, origin, direction, torch.tensor([1]), True, limit=576).success[0]
+
+
+# ---------------------------------------------------------------- a LeNet trained on MNIST
+
+@pytest.fixture(scope="module")
+def mnist_lenet(tmp_path_factory):
+    if not MNIST_DIR.exists():
+        pytest.skip("the MNIST files are not on this machine")
+    data_dir = tmp_path_factory.mktemp("data")
+    shutil.copytree(MNIST_DIR, data_dir / "MNIST" / "raw")
+    splits = load_dataset("mnist", data_dir, train_limit=10_000, test_limit=1000)
+    torch.manual_seed(0)
+    mean, std = splits.channel_stats()
+    model = build_classifier("lenet_caffe", 1, 28, 10, mean, std)
+    optimiser = torch.optim.Adam(model.parameters(), 1e-3)
+    for x, y in splits.train_loader(None, batch_size=32):  # one epoch
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimiser.step()
+    return model.eval(), splits
+
+
+def test_mnist_lenet_is_trained(mnist_lenet):
+    model, splits = mnist_lenet
+    assert (predict(model, splits.test_x) == splits.test_y).float().mean() > 0.9
+
+
+def test_targets_are_the_first_correctly_classified_image_of_each_class(mnist_lenet):
+    model, splits = mnist_lenet
+    targets, index = choose_targets(model, splits.test_x, splits.test_y)
+    predictions = predict(model, splits.test_x)
+    for k in range(10):
+        correct = torch.nonzero((splits.test_y == k) & (predictions == k)).flatten()
+        assert int(index[k]) == int(correct[0])
+        torch.testing.assert_close(targets[k], splits.test_x[correct[0]])
+
+
+def test_iterative_lots_at_the_last_layer_reaches_the_targets(mnist_lenet):
+    model, splits = mnist_lenet
+    targets, _ = choose_targets(model, splits.test_x, splits.test_y)
+    origins, labels = splits.test_x[100:105], splits.test_y[100:105]
+    pair_origin = torch.arange(5).repeat_interleave(10)
+    pair_target = torch.arange(10).repeat(5)
+    keep = pair_target != labels[pair_origin]
+    pair_origin, pair_target = pair_origin[keep], pair_target[keep]
+    result = iterative_lots(model, "logits", origins[pair_origin],
+                            layer_features(model, "logits", targets)[pair_target], pair_target, max_steps=400)
+    assert result.adversarials.dtype == torch.uint8
+    assert result.success.float().mean() >= 0.9
+    reached = result.success
+    assert (predict(model, result.adversarials)[reached] == pair_target[reached]).all()
+    assert (result.eps[reached] >= 1).all()
+
+
+def test_comparison_of_the_four_techniques(mnist_lenet):
+    model, splits = mnist_lenet
+    targets, _ = choose_targets(model, splits.test_x, splits.test_y)
+    origins, labels = splits.test_x[200:202], splits.test_y[200:202]
+    attempts = lots_comparison(model, origins, labels, targets, ["body.ip1", "logits"],
+                               modes=("untargeted", "targeted"), limit=128)
+    counts = attempts.groupby(["technique", "mode"]).size()
+    assert counts["FGS", "untargeted"] == counts["FGV", "untargeted"] == 2
+    assert counts["HC", "targeted"] == 18 and counts["LOTS", "targeted"] == 36
+    ok = attempts[attempts.success]
+    assert ok.pass_score.between(0, 1).all() and (ok.linf >= 1).all() and (ok.l2 >= ok.linf).all()
+    assert attempts[~attempts.success][["l2", "linf", "pass_score"]].isna().all().all()
+    targeted = ok[ok["mode"] == "targeted"]
+    assert (targeted.adversarial_class == targeted.target_class).all()
+    untargeted = ok[ok["mode"] == "untargeted"]
+    assert (untargeted.adversarial_class != untargeted.origin_label).all()
+
+    table = comparison_table(attempts)
+    assert list(table.columns) == ["technique", "layer", "mode", "n_attempts", "success_rate", "pass_mean",
+                                   "pass_std", "l2_mean", "l2_std", "linf_mean", "linf_std"]
+    assert list(dict.fromkeys(table.technique)) == list(TECHNIQUES)
+    lots_logits = table[(table.technique == "LOTS") & (table.layer == "logits") & (table["mode"] == "targeted")]
+    group = attempts[(attempts.technique == "LOTS") & (attempts.layer == "logits") & (attempts["mode"] == "targeted")]
+    assert lots_logits.n_attempts.item() == 18
+    assert lots_logits.success_rate.item() == pytest.approx(group.success.mean()) and group.success.any()
+    assert lots_logits.pass_mean.item() == pytest.approx(group.pass_score.mean())
+    assert lots_logits.l2_std.item() == pytest.approx(group.l2.std())
+    with pytest.raises(ValueError, match="unknown layer"):
+        lots_comparison(model, origins, labels, targets, ["body.nope"])
+
+
+def test_visualisation_figure(mnist_lenet, tmp_path):
+    model, splits = mnist_lenet
+    origins = splits.test_x[:1]
+    plus, minus = magnify_reduce(model, "body.ip1", origins, steps=8)
+    assert plus.adversarials.dtype == minus.adversarials.dtype == torch.uint8
+    norm = lambda images: layer_features(model, "body.ip1", images).norm()  # noqa: E731
+    assert norm(minus.adversarials) < norm(origins) < norm(plus.adversarials)
+    assert int((plus.adversarials.float() - origins.float()).abs().max()) == 8
+    targets, _ = choose_targets(model, splits.test_x, splits.test_y)
+    path = tmp_path / "lots.png"
+    figure = lots_figure(model, origins, ["body.ip1", "logits"], targets=targets[[3]],
+                         target_classes=torch.tensor([3]), steps=8, max_steps=300, path=path)
+    assert path.stat().st_size > 10_000
+    assert len(figure.axes) == 6 * 3
+
+
+def test_comparison_rejects_unknown_techniques_and_modes():
+    model, x = small_lenet(), random_images(2)
+    targets, labels = random_images(10), torch.tensor([0, 1])
+    with pytest.raises(ValueError, match="unknown techniques or modes.*'PGD'"):
+        lots_comparison(model, x, labels, targets, techniques=("LOTS", "PGD"))
+    with pytest.raises(ValueError, match="'both'"):
+        lots_comparison(model, x, labels, targets, modes=("both",))
