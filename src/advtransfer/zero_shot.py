@@ -1,7 +1,8 @@
 """The Raw Zero-Shot stage of the study (SPEC §1, §3): soft-labels, per-class metrics, Table 1, figures.
 
 Each function is one workflow job: it reads its inputs, calls the pure science functions
-(``softlabels``, ``metrics``) and writes its outputs atomically.
+(``softlabels``, ``metrics``) and writes its outputs atomically. Jobs that need no model do not
+import torch (it costs seconds per job).
 """
 
 from __future__ import annotations
@@ -11,12 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from advtransfer.data import load_dataset
-from advtransfer.inference import scores_of
 from advtransfer.io import atomic_path
 from advtransfer.metrics import am, amalgam_histograms, dbm
-from advtransfer.softlabels import soft_label, soft_label_without
-from advtransfer.training import load_classifier
 
 EVAL_BATCH = 512
 
@@ -27,6 +24,11 @@ def soft_labels_job(data: dict, zero_shot_model: str, standard_model: str, exclu
     Writes an ``.npz`` with ``amalgam`` (n, N−1), ``amalgam_raw`` (C₋ᵢ's scores), ``standard`` (n, N),
     ``standard_raw`` and ``standard_without`` (z'ⱼ: class i removed and renormalised).
     """
+    from advtransfer.data import load_dataset  # torch is imported only by the jobs that need it
+    from advtransfer.inference import scores_of
+    from advtransfer.softlabels import soft_label, soft_label_without
+    from advtransfer.training import load_classifier
+
     splits = load_dataset(**data)
     loader = splits.evaluation_loader(excluded, EVAL_BATCH)
     rzs, _ = load_classifier(zero_shot_model)
