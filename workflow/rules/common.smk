@@ -18,6 +18,7 @@ except ConfigError as err:
     raise WorkflowError(f"config: {err}") from None
 
 CODE = study.code_version()
+CONDA_ENV = "../../envs/environment.yaml"  # for --use-conda; the same pins as pyproject.toml
 R = "results"
 
 

@@ -11,6 +11,8 @@ rule train:
         code=CODE,
     resources:
         gpu=1,
+    conda:
+        CONDA_ENV
     log:
         "logs/train/{dataset}/{architecture}/{defence}/{excluded}.log",
     benchmark:

@@ -12,6 +12,8 @@ rule soft_labels:
         code=CODE,
     resources:
         gpu=1,
+    conda:
+        CONDA_ENV
     log:
         "logs/soft_labels/{dataset}/{architecture}/{defence}/{klass}.log",
     benchmark:
@@ -29,6 +31,8 @@ rule metrics:
         f"{R}/metrics/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.csv",
     params:
         code=CODE,
+    conda:
+        CONDA_ENV
     log:
         "logs/metrics/{dataset}/{architecture}/{defence}/{klass}.log",
     benchmark:
@@ -46,6 +50,8 @@ rule aggregate:
         table1_md=f"{R}/tables/table1.md",
     params:
         code=CODE,
+    conda:
+        CONDA_ENV
     log:
         "logs/aggregate/table1.log",
     benchmark:
@@ -77,6 +83,8 @@ rule zero_shot_figures:
         max_points=config.get("figures", {}).get("isomap_max_points", 500),
         seed=config.get("seed", 0),
         code=CODE,
+    conda:
+        CONDA_ENV
     log:
         "logs/figures/{dataset}/{architecture}.log",
     script:
