@@ -124,7 +124,7 @@ def evaluation_set(splits: ImageSplits, excluded: int) -> torch.Tensor:
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
     """uint8 pixels 0–255 → float in [0, 1], the scale every classifier takes."""
-    return x.float().div_(255)
+    return x.float().div(255)  # not in place: float inputs (Gaussian augmentation) must stay intact
 
 
 class TensorLoader:
