@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from advtransfer.defences import Defence, build_defence
 from advtransfer.io import atomic_path
+from advtransfer.model_io import load_classifier, save_classifier  # noqa: F401 (re-exported)
 from advtransfer.models import Classifier, build_classifier
 
 
@@ -263,25 +264,6 @@ def epochs_done(checkpoint: str | Path) -> int:
 def splits_class_names(splits, excluded: int | None) -> list[str]:
     names = list(getattr(splits, "class_names", [str(i) for i in range(splits.num_classes)]))
     return [n for i, n in enumerate(names) if i != excluded]
-
-
-def save_classifier(module: ClassifierModule, path: str | Path, **meta) -> None:
-    """Weights plus everything needed to rebuild the classifier, written atomically."""
-    payload = {"hparams": dict(module.hparams), "state_dict": module.model.state_dict(), "meta": meta}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-
-
-def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Classifier, dict]:
-    """The trained classifier (in eval mode) and its metadata (hparams + meta) from ``save_classifier``."""
-    payload = torch.load(path, map_location=map_location, weights_only=False)
-    h = payload["hparams"]
-    defence = build_defence(h["defence"], h["defence_params"])
-    model = build_classifier(h["architecture"], h["in_channels"], h["image_size"], h["num_classes"],
-                             h["mean"], h["std"], defence.input_transforms())
-    model.load_state_dict(payload["state_dict"])
-    model.eval()
-    return model, {**h, **payload["meta"]}
 
 
 def train_job(data: dict, architecture: str, excluded: int | None, recipe: dict, defence: str,

@@ -27,7 +27,7 @@ def soft_labels_job(data: dict, zero_shot_model: str, standard_model: str, exclu
     from advtransfer.data import load_dataset  # torch is imported only by the jobs that need it
     from advtransfer.inference import scores_of
     from advtransfer.softlabels import soft_label, soft_label_without
-    from advtransfer.training import load_classifier
+    from advtransfer.model_io import load_classifier
 
     splits = load_dataset(**data)
     loader = splits.evaluation_loader(excluded, EVAL_BATCH)
