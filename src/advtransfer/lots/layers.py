@@ -85,7 +85,7 @@ def layer_features(model: nn.Module, layer: str, images: torch.Tensor, batch_siz
                           for batch in images.split(batch_size)])
 
 
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Predicted classes of images (B, C, H, W) on the 0–255 scale, in eval mode (on their device)."""
     if len(images) == 0:
         return torch.zeros(0, dtype=torch.long, device=images.device)

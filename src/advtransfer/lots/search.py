@@ -18,7 +18,7 @@ from advtransfer.lots.layers import predict
 
 DEFAULT_LIMIT = 4096  # line search: the largest ε tried (SPEC §4)
 DEFAULT_MAX_STEPS = 1000  # step-and-adjust: the step limit (our choice)
-FIRST_CHUNK = 8  # line search: ε values tried at once per open attempt in the first round
+FIRST_CHUNK = 8  # line search: ε values tried per open attempt in the first round
 
 
 @dataclass
@@ -48,16 +48,17 @@ def saturation_eps(origins: torch.Tensor, directions: torch.Tensor) -> torch.Ten
 
 def line_search(
     model: nn.Module, origins: torch.Tensor, directions: torch.Tensor, classes: torch.Tensor,
-    targeted: bool = True, limit: int = DEFAULT_LIMIT, max_values: int = 2**24,
+    targeted: bool = True, limit: int = DEFAULT_LIMIT, images_per_round: int = 256,
 ) -> AttackResult:
     """The paper's LOTS line search (SPEC §4), for any direction (LOTS, FGS, FGV, HC).
 
     Each direction is scaled to L∞ = 1; the result is the smallest integer ε = 1, 2, …, ``limit``
     for which clip(round(x_o + ε·η/‖η‖∞), 0, 255) is classified as ``classes[i]`` (targeted) or
     not as ``classes[i]`` (untargeted). The search goes on past ε = 255; it fails at ``limit``, or
-    earlier once the image no longer changes (``saturation_eps``). Open attempts are tested in
-    chunks of consecutive ε (a chunk doubles every round; at most ``max_values`` pixel values,
-    64 MB of float32, per round); an attempt that succeeded is not evaluated again.
+    earlier once the image no longer changes (``saturation_eps``). Each round tests the next
+    chunk of consecutive ε of every open attempt, about ``images_per_round`` images in all (at
+    least one per attempt; a chunk starts at 8 and doubles while few attempts are open, so a lone
+    attempt does not test far past its ε); an attempt that succeeded is not evaluated again.
     """
     if not (len(origins) == len(directions) == len(classes)):
         raise ValueError("origins, directions and classes differ in length")
@@ -72,10 +73,9 @@ def line_search(
     predictions = predict(model, adversarials)
     last = saturation_eps(x_o, d).clamp(max=limit)
     open_ = torch.nonzero(last >= 1).flatten()
-    max_images = max(1, max_values // x_o[0].numel()) if len(x_o) else 1
     start, chunk = 1, FIRST_CHUNK
     while len(open_):
-        size = max(1, min(chunk, max_images // len(open_), int(last[open_].max()) - start + 1))
+        size = max(1, min(chunk, images_per_round // len(open_), int(last[open_].max()) - start + 1))
         steps = torch.arange(start, start + size, device=x_o.device, dtype=torch.float32)
         images = (x_o[open_, None] + steps.view(1, -1, 1, 1, 1) * d[open_, None]).round().clamp(0, 255)
         p = predict(model, images.flatten(0, 1)).view(len(open_), size)
