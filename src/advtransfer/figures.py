@@ -66,6 +66,7 @@ def histogram_panels(panels, class_names: list[str], title: str):
         ax.bar(pos + 0.2, h_std / n, width=0.4, label="H' (standard)")
         ax.set_xticks(pos, names, rotation=90, fontsize=6)
         ax.set_title(f"excluded: {class_names[i]}  AM {np.abs(h_std - h).sum() / n:.3f}", fontsize=8)
-    axes[0].legend(fontsize=6)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
     fig.suptitle(f"{title}: amalgam histograms", fontsize=10)
     return fig
