@@ -3,7 +3,6 @@
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -13,7 +12,7 @@ from advtransfer.data import load_dataset
 from advtransfer.lots import (
     TECHNIQUES, LayerFeatures, choose_targets, comparison_table, fgs_direction, fgv_direction,
     hot_cold_direction, iterative_lots, layer_features, layer_names, line_search, lots_comparison,
-    lots_direction, predict, visualisation_direction,
+    lots_direction, predict, saturation_eps, visualisation_direction,
 )
 from advtransfer.lots.visualise import lots_figure, magnify_reduce
 from advtransfer.models import build_classifier
@@ -194,6 +193,17 @@ def test_line_search_goes_past_255():
     assert int(result.eps[0]) == brute_force(model, origin[0], direction[0], 1, True, 4096) == 577
     assert result.adversarials[0, 0].tolist() == [[255, 5], [0, 0]]
     assert not line_search(model, origin, direction, torch.tensor([1]), True, limit=576).success[0]
+
+
+def test_saturation_eps():
+    x = torch.tensor([[[[3, 4], [5, 255]]]], dtype=torch.uint8)
+    assert saturation_eps(x, torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])).item() == 252  # 3 + 252 = 255
+    assert saturation_eps(x, torch.tensor([[[[-0.5, 0.0], [0.0, 0.0]]]])).item() == 6  # 3 − 6·0.5 = 0
+    assert saturation_eps(x, torch.tensor([[[[0.0, 0.0], [0.0, 1.0]]]])).item() == 0  # already at 255
+    tiny = torch.tensor([[[[1.0, 1e-42], [-1e-45, 0.0]]]])  # 255 / 1e-42 overflows float32
+    assert saturation_eps(x, tiny).item() >= 2**31
+    result = line_search(OnePixelThreshold(), x, torch.tensor([[[[0.0, 0.0], [0.0, 1.0]]]]), torch.tensor([1]))
+    assert not result.success[0] and result.eps[0] == 0
 
 
 # ---------------------------------------------------------------- a LeNet trained on MNIST

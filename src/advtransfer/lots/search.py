@@ -40,10 +40,11 @@ def _reached(predictions: torch.Tensor, classes: torch.Tensor, targeted: bool) -
 
 def saturation_eps(origins: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
     """Per attempt, the ε from which clip(round(x_o + ε·d)) stops changing: every pixel that
-    moves is clipped at 0 or 255 (0 when no pixel can move). ``directions`` have L∞ = 1."""
+    moves is clipped at 0 or 255 (0 when no pixel can move; at most 2³¹ for tiny components).
+    ``directions`` have L∞ = 1."""
     x, d = origins.float(), directions
     to_bound = torch.where(d > 0, (255 - x) / d, torch.where(d < 0, x / -d, torch.zeros_like(x)))
-    return to_bound.flatten(1).amax(1).ceil().long()
+    return to_bound.flatten(1).amax(1).ceil().clamp(max=2.0**31).long()
 
 
 def line_search(
