@@ -10,6 +10,7 @@ if "datasets" not in config:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/zero_shot.smk"
+include: "workflow/rules/defences.smk"
 
 
 rule all:

@@ -52,6 +52,11 @@ def models(config: dict) -> list[tuple[str, str, str]]:
     return [(d, a, f) for d in config["datasets"] for a in architectures(config, d) for f in defences(config, d, a)]
 
 
+def defended_datasets(config: dict) -> list[str]:
+    """Datasets with at least one defence besides vanilla."""
+    return sorted({d for d, _, f in models(config) if f != "vanilla"})
+
+
 def data_params(config: dict, dataset: str) -> dict:
     """What ``load_dataset`` needs for ``dataset``."""
     ds = dataset_cfg(config, dataset)

@@ -55,10 +55,18 @@ def figure_files():
     ]
 
 
+def defended_datasets():
+    """Datasets with at least one defence besides vanilla (they get Table 2 rows and a figure)."""
+    return study.defended_datasets(config)
+
+
 def all_targets():
-    return [
+    targets = [
         f"{R}/tables/metrics_per_class.csv",
         f"{R}/tables/table1.csv",
         f"{R}/tables/table1.md",
         *figure_files(),
     ]
+    if defended_datasets():
+        targets += [f"{R}/tables/table2.csv", f"{R}/tables/table2.md"]
+    return targets
