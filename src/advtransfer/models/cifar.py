@@ -2,8 +2,8 @@
 
 The layer choices follow paper 1's reference code (batch norm where it uses it, He-normal
 initialisation). Every factory accepts any input channel count (thermometer encoding gives C × 16)
-and N or N − 1 outputs. Shared pieces (``conv_bn_relu``, ``he_init``, ``require_size``) are used by
-the residual and dense networks too.
+and N or N − 1 outputs. Shared pieces (``he_init``, ``require_size``, ``preact_head``) are used by the
+residual, dense and capsule networks too.
 """
 
 from __future__ import annotations
@@ -33,6 +33,12 @@ def conv_bn_relu(n_in: int, n_out: int, kernel: int, stride: int = 1, padding: i
     """Conv ('same' padding unless given) → batch norm → ReLU."""
     pad = kernel // 2 if padding is None else padding
     return [nn.Conv2d(n_in, n_out, kernel, stride, pad, bias=False), nn.BatchNorm2d(n_out), nn.ReLU(inplace=True)]
+
+
+def preact_head(channels: int, num_classes: int) -> list[nn.Module]:
+    """The pre-activation networks' classifier: BN → ReLU → global average pool → dense N."""
+    return [nn.BatchNorm2d(channels), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(channels, num_classes)]
 
 
 def dense_bn_relu(n_in: int, n_out: int) -> list[nn.Module]:

@@ -19,11 +19,12 @@ import torch
 from torch import nn
 
 from advtransfer.models import ARCHITECTURES
-from advtransfer.models.cifar import he_init
+from advtransfer.models.cifar import he_init, preact_head
 
 
 def bn_relu_conv(n_in: int, n_out: int, kernel: int) -> list[nn.Module]:
-    return [nn.BatchNorm2d(n_in), nn.ReLU(inplace=True), nn.Conv2d(n_in, n_out, kernel, padding=kernel // 2, bias=False)]
+    return [nn.BatchNorm2d(n_in), nn.ReLU(inplace=True),
+            nn.Conv2d(n_in, n_out, kernel, padding=kernel // 2, bias=False)]
 
 
 class DenseLayer(nn.Module):
@@ -54,9 +55,7 @@ def densenet(in_channels: int, num_classes: int, depth: int, growth: int, bottle
             out = int(channels * compression)
             layers += bn_relu_conv(channels, out, 1) + [nn.AvgPool2d(2, ceil_mode=True)]
             channels = out
-    layers += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-               nn.Linear(channels, num_classes)]
-    return he_init(nn.Sequential(*layers))
+    return he_init(nn.Sequential(*layers, *preact_head(channels, num_classes)))
 
 
 @ARCHITECTURES.register("densenet100_12")

@@ -11,7 +11,6 @@ source resizes its images to it (see ``advtransfer.data.subimagenet``).
 from __future__ import annotations
 
 from torch import nn
-from torchvision import models
 
 from advtransfer.models import ARCHITECTURES
 from advtransfer.models.cifar import require_size
@@ -21,6 +20,8 @@ INPUT_SIZES = {"inception_v3": 299, "resnet50": 224}
 
 @ARCHITECTURES.register("resnet50")
 def resnet50(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
+    from torchvision import models  # imported here: torchvision takes seconds to import
+
     model = models.resnet50(weights=None, num_classes=num_classes)
     if in_channels != 3:
         model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
@@ -30,6 +31,8 @@ def resnet50(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
 
 @ARCHITECTURES.register("inception_v3")
 def inception_v3(in_channels: int, image_size: int, num_classes: int) -> nn.Module:
+    from torchvision import models
+
     require_size("inception_v3", image_size, 75)
     model = models.inception_v3(weights=None, num_classes=num_classes, aux_logits=False,
                                 transform_input=False, init_weights=True)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from advtransfer.models import ARCHITECTURES
-from advtransfer.models.cifar import he_init
+from advtransfer.models.cifar import he_init, preact_head
 
 
 class PreActBlock(nn.Module):
@@ -42,9 +42,7 @@ def preact_resnet(in_channels: int, num_classes: int, widths: tuple[int, int, in
         for b in range(blocks):
             layers.append(PreActBlock(channels, width, stride=2 if stage > 0 and b == 0 else 1))
             channels = width
-    layers += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-               nn.Linear(channels, num_classes)]
-    return he_init(nn.Sequential(*layers))
+    return he_init(nn.Sequential(*layers, *preact_head(channels, num_classes)))
 
 
 @ARCHITECTURES.register("resnet32")
