@@ -91,6 +91,7 @@ def load_image_folder(root: Path) -> ImageSplits:
     try:
         with atomic_path(cache) as tmp:
             torch.save({"version": CACHE_VERSION, "fingerprint": fingerprint, **tensors}, tmp)
+            tmp.chmod(0o644)  # readable like the images it caches (temporary files start private)
     except OSError as err:  # a read-only copy still loads, only slower
         print(f"warning: could not write the CIFAR-10 cache {cache}: {err}", file=sys.stderr)
     return ImageSplits(tensors["train_x"], tensors["train_y"], tensors["test_x"], tensors["test_y"], list(CLASSES))

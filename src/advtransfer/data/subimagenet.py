@@ -154,7 +154,8 @@ class SubImageNetSplits:
         missing = [w for w in self.wnid_to_class if not (folder / w).is_dir()]
         if missing:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            problem = f"{folder}/ does not exist" if not folder.is_dir() else f"{folder}/ lacks the class folders {shown}"
+            problem = (f"{folder}/ lacks the class folders {shown}" if folder.is_dir()
+                       else f"{folder}/ does not exist")
             raise DatasetNotFoundError(
                 f"Sub-ImageNet: {problem}. Expected ILSVRC2012 in "
                 f"torchvision's ImageFolder layout, {self.root}/train/<wnid>/*.JPEG and "
