@@ -1,0 +1,57 @@
+"""PGD, L∞ (SPEC §2 attack table; also the inner attack of Madry adversarial training)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from advtransfer.attacks import ATTACKS
+from advtransfer.attacks.base import to_unit_scale
+from advtransfer.attacks.bim import BIM
+
+
+@ATTACKS.register("pgd")
+class PGD(BIM):
+    r"""
+    PGD in the paper 'Towards Deep Learning Models Resistant to Adversarial Attacks'
+    [https://arxiv.org/abs/1706.06083]: BIM's projected sign-gradient steps, optionally from a
+    random point of the L∞ ball (uniform noise in [−ε, ε], clipped to [0, 1]). SPEC §2 uses no random
+    start. A sample stops at the first iterate that is misclassified (the random start included).
+
+    Distance Measure : Linf
+
+    Arguments:
+        model (nn.Module): model to attack; images in [0, 1] → class scores.
+        eps (float): maximum perturbation, 0–255 pixel scale. (Default: 8)
+        eps_step (float): step size, 0–255 pixel scale. (Default: 2)
+        max_iter (int): number of steps. (Default: 20)
+        random_start (bool): start from a random point of the ε-ball. (Default: False)
+        seed (int): seed of the random start's generator; a new attack with the same seed draws
+            the same noise for the same sequence of calls. (Default: 0)
+
+    Shape:
+        - images: :math:`(N, C, H, W)`, float, range [0, 1].
+        - labels: :math:`(N)`, true classes :math:`0 \leq y_i <` number of classes.
+        - output: :math:`(N, C, H, W)`, range [0, 1].
+
+    Examples::
+        >>> attack = PGD(model, eps=8, eps_step=2, max_iter=20, random_start=False)
+        >>> adv_images = attack(images, labels)
+    """
+
+    def __init__(self, model: nn.Module, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 20,
+                 random_start: bool = False, seed: int = 0):
+        super().__init__(model, eps=eps, eps_step=eps_step, max_iter=max_iter)
+        if not isinstance(random_start, bool):
+            raise ValueError(f"random_start must be True or False, got {random_start!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        self.random_start, self.seed = random_start, seed
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def start(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.random_start:
+            return x.clone()
+        eps = to_unit_scale(self.eps)
+        noise = torch.rand(x.shape, generator=self.generator).mul_(2 * eps).sub_(eps)  # CPU: same on any device
+        return (x + noise.to(x.device)).clamp(0, 1)
