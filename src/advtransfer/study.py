@@ -66,6 +66,7 @@ def data_params(config: dict, dataset: str) -> dict:
         "download": bool(config.get("download", True)),
         "train_limit": ds.get("train_limit"),
         "test_limit": ds.get("test_limit"),
+        "options": dict(ds.get("options", {})),
     }
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.plugins.environments import LightningEnvironment
 from torch.nn import functional as F
 
 from advtransfer.defences import Defence, build_defence
@@ -33,7 +34,8 @@ class TrainRecipe:
 
     ``lr_steps`` lists ``[epoch, lr]`` pairs: the learning rate becomes ``lr`` from that epoch on
     (e.g. 0.1 → 0.01 @80 → 0.001 @150 is ``lr: 0.1, lr_steps: [[80, 0.01], [150, 0.001]]``).
-    ``lr_exp_tau`` gives lr·exp(−epoch/τ) instead (CapsNet).
+    ``lr_exp_tau`` gives lr·exp(−epoch/τ) instead (CapsNet). ``devices`` > 1 trains with DDP on
+    that many GPUs of one machine (one process each; ``batch_size`` is per device).
     """
 
     epochs: int
@@ -46,6 +48,7 @@ class TrainRecipe:
     lr_steps: list = field(default_factory=list)
     lr_exp_tau: float | None = None
     precision: str = "32-true"
+    devices: int = 1
 
     @classmethod
     def from_config(cls, cfg: dict) -> "TrainRecipe":
@@ -56,8 +59,8 @@ class TrainRecipe:
         recipe = cls(**cfg)
         if recipe.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {recipe.optimizer!r}")
-        if recipe.epochs < 1 or recipe.batch_size < 1 or recipe.lr <= 0:
-            raise ValueError("epochs and batch_size must be ≥ 1 and lr > 0")
+        if recipe.epochs < 1 or recipe.batch_size < 1 or recipe.lr <= 0 or recipe.devices < 1:
+            raise ValueError("epochs, batch_size and devices must be ≥ 1 and lr > 0")
         return recipe
 
     def lr_factor(self, epoch: int) -> float:
@@ -112,13 +115,15 @@ class ClassifierModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         loss = self.defence.training_loss(self, x, y)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
+                 sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
         accuracy = (self(x).argmax(dim=1) == y).float().mean()
-        self.log("test_accuracy", accuracy, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        self.log("test_accuracy", accuracy, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
+                 sync_dist=True)
 
     def configure_optimizers(self):
         r = self.recipe
@@ -159,7 +164,8 @@ class History(L.Callback):
         # train_loss of the epoch is known only now; validation ran just before.
         if self.rows and self.rows[-1]["epoch"] == trainer.current_epoch + 1:
             self.rows[-1]["train_loss"] = float(trainer.callback_metrics.get("train_loss", float("nan")))
-        write_csv(self.path, self.rows)
+        if trainer.is_global_zero:
+            write_csv(self.path, self.rows)
 
     def state_dict(self):
         return {"rows": self.rows}
@@ -172,6 +178,8 @@ class EpochPrinter(L.Callback):
     """One progress line per epoch when stderr is not a terminal (a Snakemake log file)."""
 
     def on_train_epoch_end(self, trainer, module):
+        if not trainer.is_global_zero:
+            return
         m = trainer.callback_metrics
         print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs} "
               f"train_loss {float(m.get('train_loss', float('nan'))):.4f} "
@@ -196,7 +204,7 @@ class TrainResult:
 def train_classifier(splits, architecture: str, excluded: int | None, recipe: dict, out_dir: str | Path,
                      model_path: str | Path, history_path: str | Path, seed: int = 0,
                      defence: str = "vanilla", defence_params: dict | None = None,
-                     accelerator: str = "auto", devices: int | str = 1, strategy: str = "auto") -> TrainResult:
+                     accelerator: str = "auto", devices: int | None = None) -> TrainResult:
     """Train one classifier on ``splits`` without class ``excluded`` (None = the standard classifier).
 
     Resumes from ``<out_dir>/checkpoints/last.ckpt`` if present; writes ``model_path`` (weights and
@@ -227,10 +235,13 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     ]
     if not terminal:
         callbacks.append(EpochPrinter())
+    devices = r.devices if devices is None else devices
     trainer = L.Trainer(
-        max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy=strategy,
-        precision=r.precision, logger=False, callbacks=callbacks, enable_progress_bar=terminal,
-        enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
+        max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
+        # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
+        # Snakemake retries and resumes instead.
+        plugins=[LightningEnvironment()], precision=r.precision, logger=False, callbacks=callbacks,
+        enable_progress_bar=terminal, enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
     )
     trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=test_loader,
                 ckpt_path=str(last) if last.exists() else None)
@@ -269,8 +280,8 @@ def splits_class_names(splits, excluded: int | None) -> list[str]:
 def train_job(data: dict, architecture: str, excluded: int | None, recipe: dict, defence: str,
               defence_params: dict, seed: int, model: str, history: str) -> TrainResult:
     """The workflow's ``train`` job: load the dataset, train (or resume), write weights and history."""
-    from advtransfer.data import load_dataset
+    from advtransfer.data import for_architecture, load_dataset
 
-    splits = load_dataset(**data)
+    splits = for_architecture(load_dataset(**data), architecture)
     return train_classifier(splits, architecture, excluded, recipe, Path(model).parent, model, history,
                             seed=seed, defence=defence, defence_params=defence_params)

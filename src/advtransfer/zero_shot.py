@@ -24,14 +24,14 @@ def soft_labels_job(data: dict, zero_shot_model: str, standard_model: str, exclu
     Writes an ``.npz`` with ``amalgam`` (n, N−1), ``amalgam_raw`` (C₋ᵢ's scores), ``standard`` (n, N),
     ``standard_raw`` and ``standard_without`` (z'ⱼ: class i removed and renormalised).
     """
-    from advtransfer.data import load_dataset  # torch is imported only by the jobs that need it
+    from advtransfer.data import for_architecture, load_dataset  # torch only in the jobs that need it
     from advtransfer.inference import scores_of
-    from advtransfer.softlabels import soft_label, soft_label_without
     from advtransfer.model_io import load_classifier
+    from advtransfer.softlabels import soft_label, soft_label_without
 
-    splits = load_dataset(**data)
+    rzs, meta = load_classifier(zero_shot_model)
+    splits = for_architecture(load_dataset(**data), meta["architecture"])
     loader = splits.evaluation_loader(excluded, EVAL_BATCH)
-    rzs, _ = load_classifier(zero_shot_model)
     std, _ = load_classifier(standard_model)
     raw = scores_of(rzs, loader)
     std_raw = scores_of(std, loader)

@@ -92,13 +92,25 @@ DATASETS: Registry = Registry("dataset")
 
 def load_dataset(
     name: str, data_dir: str | Path = "data", download: bool = True,
-    train_limit: int | None = None, test_limit: int | None = None,
+    train_limit: int | None = None, test_limit: int | None = None, options: dict | None = None,
 ) -> ImageSplits:
-    """Load a registered dataset, optionally cut to its first samples."""
-    splits = DATASETS.get(name)(Path(data_dir), download)
+    """Load a registered dataset, optionally cut to its first samples.
+
+    ``options`` are the source's own keyword arguments (e.g. Sub-ImageNet's ``mapping``).
+    """
+    splits = DATASETS.get(name)(Path(data_dir), download, **(options or {}))
     if train_limit or test_limit:
         splits = splits.limit(train_limit, test_limit)
-    splits.fingerprint = f"{name}:{train_limit}:{test_limit}"
+    splits.fingerprint = f"{name}:{train_limit}:{test_limit}:{sorted((options or {}).items())}"
+    return splits
+
+
+def for_architecture(splits, architecture: str):
+    """Set a folder-backed source's image size to what ``architecture`` expects (e.g. 299 for InceptionV3)."""
+    from advtransfer.models.imagenet import INPUT_SIZES
+
+    if architecture in INPUT_SIZES and not isinstance(splits, ImageSplits):
+        splits.image_size = INPUT_SIZES[architecture]
     return splits
 
 
@@ -142,8 +154,14 @@ class TensorLoader:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def _batch_starts(self) -> range:
+        # A shuffled (training) pass skips a last batch of one image: batch norm cannot train on it.
+        n = len(self.y)
+        end = n - 1 if self.shuffle and n > 1 and n % self.batch_size == 1 else n
+        return range(0, end, self.batch_size)
+
     def __len__(self) -> int:
-        return (len(self.y) + self.batch_size - 1) // self.batch_size
+        return len(self._batch_starts())
 
     def __iter__(self):
         n = len(self.y)
@@ -153,7 +171,7 @@ class TensorLoader:
             self.epoch += 1
         else:
             order = None
-        for start in range(0, n, self.batch_size):
+        for start in self._batch_starts():
             idx = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
             yield to_float(self.x[idx]), self.y[idx]
 

@@ -211,7 +211,10 @@ class SubImageNetSplits:
 
 
 @DATASETS.register("subimagenet")
-def subimagenet(data_dir: Path, download: bool) -> SubImageNetSplits:
-    """Sub-ImageNet from ``<data_dir>/imagenet`` with the shipped mapping, image_size 224 (see the
-    module doc for other sizes and mappings). ``download`` is ignored: ImageNet needs a licence."""
-    return SubImageNetSplits(Path(data_dir) / "imagenet")
+def subimagenet(data_dir: Path, download: bool, mapping: str | Path = DEFAULT_MAPPING,
+                num_workers: int | None = None) -> SubImageNetSplits:
+    """Sub-ImageNet from ``<data_dir>/imagenet`` with the shipped (or the config's ``options.mapping``)
+    mapping, image_size 224 until ``data.for_architecture`` sets it. ``download`` is ignored: ImageNet
+    needs a licence."""
+    kwargs = {} if num_workers is None else {"num_workers": num_workers}
+    return SubImageNetSplits(Path(data_dir) / "imagenet", mapping=mapping, **kwargs)
