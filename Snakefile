@@ -11,9 +11,14 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/zero_shot.smk"
 include: "workflow/rules/defences.smk"
+include: "workflow/rules/attacks.smk"
+include: "workflow/rules/lots.smk"
 
 
 rule all:
     default_target: True
     input:
-        all_targets(),
+        zero_shot_targets(),
+        defence_targets(),
+        attack_targets(),
+        lots_targets(),

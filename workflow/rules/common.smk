@@ -44,29 +44,3 @@ def metric_files():
         for d, a, f in study.models(config)
         for i in study.excluded_classes(config, d)
     ]
-
-
-def figure_files():
-    return [
-        f"{R}/figures/{d}/{a}_{kind}.png"
-        for d in config["datasets"]
-        for a in study.architectures(config, d)
-        for kind in ("isomap", "histograms")
-    ]
-
-
-def defended_datasets():
-    """Datasets with at least one defence besides vanilla (they get Table 2 rows and a figure)."""
-    return study.defended_datasets(config)
-
-
-def all_targets():
-    targets = [
-        f"{R}/tables/metrics_per_class.csv",
-        f"{R}/tables/table1.csv",
-        f"{R}/tables/table1.md",
-        *figure_files(),
-    ]
-    if defended_datasets():
-        targets += [f"{R}/tables/table2.csv", f"{R}/tables/table2.md"]
-    return targets
