@@ -37,6 +37,8 @@ def _torchvision_idx(cls, folder: str, data_dir: Path, download: bool) -> ImageS
     hint = (f"expected the four official files {', '.join(files)} in {raw}/ "
             f"(torchvision downloads them there when `download: true` and the machine is online; "
             f"otherwise copy them there by hand)")
+    # With the official .gz files in place, torchvision's "download" only checks and unpacks them.
+    download = download or all((raw / f).exists() for f in files)
     try:
         train = cls(str(data_dir), train=True, download=download)
         test = cls(str(data_dir), train=False, download=download)
