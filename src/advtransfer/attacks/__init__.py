@@ -24,7 +24,7 @@ def build_attack(name: str, model: nn.Module, **params):
     cls = ATTACKS.get(name)
     try:
         return cls(model, **params)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
         raise ValueError(f"attack {name!r}: bad parameters {params!r} ({err})") from None
 
 
