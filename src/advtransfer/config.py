@@ -32,6 +32,7 @@ def check_config(config: dict) -> None:
             bad = [c for c in chosen if not 0 <= int(c) < n]
             if bad:
                 raise ConfigError(f"{where}.excluded_classes: {bad} outside 0..{n - 1}")
+        _check_attacks(ds.get("attacks", {}), f"{where}.attacks")
         for arch, spec in ds["architectures"].items():
             _known(ARCHITECTURES, arch, f"{where}.architectures")
             try:
@@ -55,3 +56,17 @@ def _known(registry, name: str, where: str) -> None:
         registry.get(name)
     except UnknownNameError as err:
         raise ConfigError(f"{where}: {err}") from None
+
+
+def _check_attacks(attacks: dict, where: str) -> None:
+    """Every configured attack builds with its parameters (on a stand-in model)."""
+    from torch import nn
+
+    from advtransfer.attacks import build_attack
+
+    params = attacks.get("params", {})
+    for name in attacks.get("run", []):
+        try:
+            build_attack(name, nn.Identity(), **params.get(name, {}))
+        except (KeyError, ValueError) as err:
+            raise ConfigError(f"{where}.params.{name}: {err}") from None

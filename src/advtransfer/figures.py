@@ -70,3 +70,30 @@ def histogram_panels(panels, class_names: list[str], title: str):
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
     fig.suptitle(f"{title}: amalgam histograms", fontsize=10)
     return fig
+
+
+def correlation_figure(rows, table, title: str):
+    """DBM and AM against the per-class Mean L2 score, one colour per architecture, each with its
+    regression line and Pearson r in the legend (paper 1 Figs 5, 6).
+
+    ``rows``: (architecture, class, dbm, am, mean_l2); ``table``: Table 3's rows for the same
+    dataset and attack.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    cmap = plt.get_cmap("tab10")
+    for ax, (metric, column) in zip(axes, (("DBM", "dbm"), ("AM", "am"))):
+        for k, (arch, g) in enumerate(rows.groupby("architecture", sort=True)):
+            g = g[np.isfinite(g["mean_l2"])]
+            r = table[(table["architecture"] == arch) & (table["metric"] == metric)]["pearson_r"]
+            label = f"{arch} (r = {float(r.iloc[0]):.2f})" if len(r) and np.isfinite(r.iloc[0]) else arch
+            ax.scatter(g[column], g["mean_l2"], color=cmap(k % 10), s=18, label=label)
+            if len(g) >= 2 and np.ptp(g[column]) > 0:
+                slope, intercept = np.polyfit(g[column], g["mean_l2"], 1)
+                xs = np.linspace(g[column].min(), g[column].max(), 20)
+                ax.plot(xs, slope * xs + intercept, color=cmap(k % 10), lw=1)
+        ax.set_xlabel(metric)
+        ax.set_ylabel("Mean L2 (0–255)")
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -74,16 +74,90 @@ def defence_params(config: dict, defence: str) -> dict:
     return dict(config.get("defence_params", {}).get(defence, {}))
 
 
-def train_params(config: dict, dataset: str, architecture: str, defence: str) -> dict:
-    """The training job's plain values: data, recipe, defence and seed."""
+# Defences that fine-tune a trained classifier, and the defence of the classifier they start from:
+# LOTS adversarial training (SPEC §4) starts from the vanilla classifier of the same excluded class.
+FINE_TUNED = {"lots_at": "vanilla"}
+
+
+def base_defence(defence: str) -> str | None:
+    """The defence of the classifier ``defence`` fine-tunes (None: it trains from scratch)."""
+    return FINE_TUNED.get(defence)
+
+
+def train_params(config: dict, dataset: str, architecture: str, defence: str, init_from: str | None = None) -> dict:
+    """The training job's plain values: data, recipe, defence and seed.
+
+    ``init_from``: the path of the trained classifier a fine-tuning defence (``FINE_TUNED``) starts
+    from; it becomes the defence parameter ``init_from``.
+    """
+    params = defence_params(config, defence)
+    if base_defence(defence) is not None and init_from is not None:
+        params["init_from"] = str(init_from)
     return {
         "data": data_params(config, dataset),
         "architecture": architecture,
         "recipe": dict(dataset_cfg(config, dataset)["architectures"][architecture]["train"]),
         "defence": defence,
-        "defence_params": defence_params(config, defence),
+        "defence_params": params,
         "seed": int(config.get("seed", 0)),
     }
+
+
+ATTACK_NAMES = ("fgm", "bim", "pgd", "deepfool", "newtonfool")  # paper 1's attacks (SPEC §2)
+LOTS_ATTACK = "lots"  # untargeted LOTS at the configured layer, as an attack of Table 3
+
+
+def attack_names(config: dict, dataset: str) -> list[str]:
+    """The attacks run on ``dataset``'s standard classifiers, LOTS last when the dataset has a LOTS section."""
+    ds = dataset_cfg(config, dataset)
+    names = list(ds.get("attacks", {}).get("run", []))
+    if ds.get("lots") and ds["lots"].get("attack_layer"):
+        names.append(LOTS_ATTACK)
+    return names
+
+
+def attack_params(config: dict, dataset: str, attack: str) -> dict:
+    """An attack's parameters for ``dataset`` (magnitudes on the 0–255 scale)."""
+    return dict(dataset_cfg(config, dataset).get("attacks", {}).get("params", {}).get(attack, {}))
+
+
+LOTS_DEFAULTS = {"n_lots": 10, "techniques": ["FGS", "FGV", "HC", "LOTS"], "modes": ["untargeted", "targeted"],
+                 "limit": 4096, "attack_layer": "logits", "visualise": 3}
+
+
+def lots_datasets(config: dict) -> list[str]:
+    """Datasets with a ``lots`` section (SPEC §4); the others run no LOTS."""
+    return [d for d in config["datasets"] if dataset_cfg(config, d).get("lots")]
+
+
+def lots_params(config: dict, dataset: str, architecture: str) -> dict:
+    """The dataset's ``lots`` section with its defaults; ``layers`` are those of ``architecture``."""
+    cfg = dict(dataset_cfg(config, dataset).get("lots") or {})
+    layers = cfg.pop("layers", {}).get(architecture, ["logits"])
+    return {**LOTS_DEFAULTS, **cfg, "layers": list(layers)}
+
+
+def lots_param(config: dict, key: str):
+    """A Snakemake params function: ``key`` of ``lots_params`` for the job's dataset and architecture."""
+    return lambda wildcards: lots_params(config, wildcards.dataset, wildcards.architecture)[key]
+
+
+def lots_tables(config: dict) -> list[tuple[str, str, str, str]]:
+    """(dataset, architecture, defence, table) of every table of LOTS attempts: per model,
+    "baselines" (FGS, FGV, HC, which have no layer) and one table per LOTS layer."""
+    tables = []
+    for d, a, f in models(config):
+        if d in lots_datasets(config):
+            lots = lots_params(config, d, a)
+            tables += [(d, a, f, "baselines")] if set(lots["techniques"]) - {"LOTS"} else []
+            tables += [(d, a, f, layer) for layer in lots["layers"]] if "LOTS" in lots["techniques"] else []
+    return tables
+
+
+def lots_figures(config: dict) -> list[tuple[str, str]]:
+    """(dataset, architecture) of every LOTS figure (``visualise`` > 0)."""
+    return [(d, a) for d in lots_datasets(config) for a in architectures(config, d)
+            if lots_params(config, d, a)["visualise"] > 0]
 
 
 def excluded_value(wildcard: str) -> int | None:

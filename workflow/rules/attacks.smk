@@ -1,5 +1,99 @@
 # Attacks of paper 1 (SPEC §2 attack table, §3 Table 3) on the standard classifiers.
 
 
+def attack_cfg(dataset):
+    return study.dataset_cfg(config, dataset).get("attacks", {})
+
+
+def attacked_datasets():
+    return [d for d in config["datasets"] if study.attack_names(config, d)]
+
+
+def attack_samples():
+    """(per-sample table, keys) of every attack of the grid, LOTS included where configured."""
+    return [
+        (f"{R}/attacks/{d}/{a}/{f}/{attack}.csv", {"dataset": d, "architecture": a, "defence": f, "attack": attack})
+        for d, a, f in study.models(config)
+        for attack in study.attack_names(config, d)
+    ]
+
+
 def attack_targets():
-    return []
+    if not attacked_datasets():
+        return []
+    return [
+        f"{R}/tables/attacks_per_class.csv",
+        f"{R}/tables/table3.csv",
+        f"{R}/tables/table3.md",
+    ]
+
+
+rule attack:
+    input:
+        model=model_path("{dataset}", "{architecture}", "{defence}", study.STANDARD),
+    output:
+        f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}.csv",
+    params:
+        data=lambda w: study.data_params(config, w.dataset),
+        params=lambda w: study.attack_params(config, w.dataset, w.attack),
+        n_attack=lambda w: attack_cfg(w.dataset).get("n_attack", 1000),
+        batch_size=lambda w: attack_cfg(w.dataset).get("batch_size", 256),
+        images=lambda w, output: (
+            output[0].replace(".csv", "_images.npz") if attack_cfg(w.dataset).get("save_images", False) else None
+        ),
+        code=CODE,
+    wildcard_constraints:
+        attack="|".join(study.ATTACK_NAMES),
+    resources:
+        gpu=1,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/attack/{dataset}/{architecture}/{defence}/{attack}.log",
+    benchmark:
+        "results/benchmarks/attack/{dataset}/{architecture}/{defence}/{attack}.tsv"
+    script:
+        "../scripts/attack.py"
+
+
+rule attacks_per_class:
+    input:
+        [path for path, _ in attack_samples()],
+    output:
+        report(f"{R}/tables/attacks_per_class.csv", category="Attacks", labels={"table": "attacks per class"}),
+    params:
+        samples=[keys for _, keys in attack_samples()],
+        code=CODE,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/aggregate/attacks_per_class.log",
+    script:
+        "../scripts/attacks_per_class.py"
+
+
+rule table3:
+    input:
+        attacks=rules.attacks_per_class.output[0],
+        metrics=rules.aggregate.output.per_class,
+    output:
+        table3=report(f"{R}/tables/table3.csv", category="Attacks", labels={"table": "Table 3"}),
+        table3_md=f"{R}/tables/table3.md",
+        figures=[
+            report(
+                f"{R}/figures/{d}/correlation_{attack}.png",
+                category="Attacks",
+                labels={"figure": "metrics vs Mean L2 (Figs 5, 6)", "dataset": d, "attack": attack},
+            )
+            for d in attacked_datasets()
+            for attack in study.attack_names(config, d)
+        ],
+    params:
+        figure_keys=[[d, attack] for d in attacked_datasets() for attack in study.attack_names(config, d)],
+        code=CODE,
+    conda:
+        CONDA_ENV
+    log:
+        "logs/aggregate/table3.log",
+    script:
+        "../scripts/table3.py"

@@ -1,0 +1,89 @@
+"""The attack stage of the workflow (SPEC §2 attack table, §3 Table 3): one job per function."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from advtransfer.io import atomic_path
+from advtransfer.zero_shot import write_table
+
+KEYS = ["dataset", "architecture", "defence", "attack"]
+
+
+def attack_job(data: dict, model: str, attack: str, params: dict, n_attack: int, batch_size: int, out: str,
+               images_out: str | None = None) -> None:
+    """Attack the first ``n_attack`` test images of the standard classifier; a per-sample table.
+
+    With ``images_out``, the adversarial images (uint8, rounded) and the originals go to an ``.npz``.
+    """
+    import torch
+
+    from advtransfer.attacks import build_attack
+    from advtransfer.attacks.evaluate import run_attack
+    from advtransfer.data import for_architecture, load_dataset
+    from advtransfer.inference import best_device
+    from advtransfer.model_io import load_classifier
+
+    classifier, meta = load_classifier(model, map_location=best_device())
+    splits = for_architecture(load_dataset(**data), meta["architecture"])
+    images, labels = first_test_images(splits, n_attack)
+    adversary = build_attack(attack, classifier, **params)
+    table = run_attack(classifier, images, labels, adversary, batch_size=batch_size, progress=True)
+    write_table(table, out)
+    if images_out:
+        adv = torch.cat([adversary(images[i:i + batch_size].float().div(255).to(best_device()),
+                                   labels[i:i + batch_size].to(best_device())).cpu()
+                         for i in range(0, len(labels), batch_size)])
+        with atomic_path(images_out) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, adversarial=(adv * 255).round().clamp(0, 255).to(torch.uint8).numpy(),
+                                original=images.numpy(), labels=labels.numpy())
+
+
+def first_test_images(splits, n: int):
+    """The first ``n`` test images (uint8) and labels, over every class (SPEC §2: reference code, n = 1000)."""
+    import torch
+
+    xs, ys, have = [], [], 0
+    for x, y in splits.test_loader(None, 512):
+        xs.append(x)
+        ys.append(y)
+        have += len(y)
+        if have >= n:
+            break
+    images = (torch.cat(xs)[:n] * 255).round().to(torch.uint8)
+    return images, torch.cat(ys)[:n]
+
+
+def attacks_per_class_job(samples: list[str], keys: list[dict], out: str) -> None:
+    """``results/tables/attacks_per_class.csv``: per (dataset, architecture, defence, attack, class)."""
+    from advtransfer.attacks.evaluate import attacks_per_class
+
+    frames = [attacks_per_class(pd.read_csv(path)).assign(**k) for path, k in zip(samples, keys)]
+    table = pd.concat(frames, ignore_index=True)
+    write_table(table[KEYS + [c for c in table.columns if c not in KEYS]], out)
+
+
+def table3_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str, table3_md: str,
+               figures: dict[tuple[str, str], str]) -> None:
+    """Table 3 (Pearson r of DBMᵢ / AMᵢ with the attack's per-class Mean L2, vanilla standard
+    classifiers) and one scatter figure per (dataset, attack) (paper 1 Figs 5, 6)."""
+    from advtransfer.correlation import pearson_table
+    from advtransfer.figures import correlation_figure, save
+
+    joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
+    table = pearson_table(joined)
+    write_table(table, table3_csv, table3_md)
+    for (dataset, attack), path in figures.items():
+        rows = joined[(joined["dataset"] == dataset) & (joined["attack"] == attack)]
+        save(correlation_figure(rows, table[(table["dataset"] == dataset) & (table["attack"] == attack)],
+                                f"{dataset}: {attack}"), path)
+
+
+def table3_input(per_class_attacks: pd.DataFrame, per_class_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Rows (dataset, architecture, attack, class, dbm, am, mean_l2) of the vanilla classifiers."""
+    attacks = per_class_attacks[per_class_attacks["defence"] == "vanilla"]
+    metrics = per_class_metrics[per_class_metrics["defence"] == "vanilla"].rename(columns={"excluded_class": "class"})
+    joined = attacks.merge(metrics[["dataset", "architecture", "class", "dbm", "am"]],
+                           on=["dataset", "architecture", "class"], how="inner")
+    return joined[["dataset", "architecture", "attack", "class", "dbm", "am", "mean_l2"]]
