@@ -42,13 +42,20 @@ def check_config(config: dict) -> None:
             for defence in study.defences(config, name, arch):
                 _known(DEFENCES, defence, f"{where}.architectures.{arch}.defences")
     for defence, params in (config.get("defence_params") or {}).items():
-        _known(DEFENCES, defence, "defence_params")
-        from advtransfer.defences import build_defence
+        _check_defence(defence, params, "defence_params")
+    for name, ds in datasets.items():
+        for defence in (ds.get("defence_params") or {}):
+            _check_defence(defence, study.defence_params(config, defence, name), f"datasets.{name}.defence_params")
 
-        try:
-            build_defence(defence, params)
-        except ValueError as err:
-            raise ConfigError(f"defence_params.{defence}: {err}") from None
+
+def _check_defence(defence: str, params: dict, where: str) -> None:
+    from advtransfer.defences import build_defence
+
+    _known(DEFENCES, defence, where)
+    try:
+        build_defence(defence, params)
+    except ValueError as err:
+        raise ConfigError(f"{where}.{defence}: {err}") from None
 
 
 def _known(registry, name: str, where: str) -> None:

@@ -70,8 +70,12 @@ def data_params(config: dict, dataset: str) -> dict:
     }
 
 
-def defence_params(config: dict, defence: str) -> dict:
-    return dict(config.get("defence_params", {}).get(defence, {}))
+def defence_params(config: dict, defence: str, dataset: str | None = None) -> dict:
+    """A defence's parameters: the top-level ``defence_params``, updated by the dataset's own."""
+    params = dict(config.get("defence_params", {}).get(defence, {}))
+    if dataset is not None:
+        params.update(dataset_cfg(config, dataset).get("defence_params", {}).get(defence, {}))
+    return params
 
 
 # Defences that fine-tune a trained classifier, and the defence of the classifier they start from:
@@ -90,7 +94,7 @@ def train_params(config: dict, dataset: str, architecture: str, defence: str, in
     ``init_from``: the path of the trained classifier a fine-tuning defence (``FINE_TUNED``) starts
     from; it becomes the defence parameter ``init_from``.
     """
-    params = defence_params(config, defence)
+    params = defence_params(config, defence, dataset)
     if base_defence(defence) is not None and init_from is not None:
         params["init_from"] = str(init_from)
     return {
