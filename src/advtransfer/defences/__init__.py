@@ -105,3 +105,4 @@ from advtransfer.defences.training_time import (  # noqa: E402,F401
     AdversarialTraining, GaussianAugmentation, LabelSmoothing, smoothed_targets)
 from advtransfer.defences.transforms import (  # noqa: E402,F401
     FeatureSqueezing, SpatialSmoothing, ThermometerEncoding)
+from advtransfer.defences import lots_at  # noqa: E402,F401
