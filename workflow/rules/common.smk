@@ -38,6 +38,14 @@ def history_path(dataset, architecture, defence, excluded):
     return f"{R}/models/{dataset}/{architecture}/{defence}/{excluded}/history.csv"
 
 
+def train_inputs(wildcards):
+    """A defence that fine-tunes a trained classifier (LOTS-AT) starts from that classifier."""
+    base = study.base_defence(wildcards.defence)
+    if base is None:
+        return {}
+    return {"base": model_path(wildcards.dataset, wildcards.architecture, base, wildcards.excluded)}
+
+
 def metric_files():
     return [
         f"{R}/metrics/{d}/{a}/{f}/{i}.csv"

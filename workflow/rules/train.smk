@@ -2,11 +2,13 @@
 
 
 rule train:
+    input:
+        unpack(train_inputs),
     output:
         model=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/model.pt",
         history=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/history.csv",
     params:
-        job=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence),
+        job=lambda w, input: study.train_params(config, w.dataset, w.architecture, w.defence, input.get("base")),
         excluded=lambda w: study.excluded_value(w.excluded),
         code=CODE,
     resources:
