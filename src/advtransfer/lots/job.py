@@ -1,0 +1,153 @@
+"""The LOTS stage of the workflow (SPEC §4): one function per job, and the config check.
+
+Every job attacks a trained standard classifier on the first images of its dataset's test split;
+the target images are one per class, the first correctly classified test image of each
+(``choose_targets``). Outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+from torch import nn
+
+from advtransfer.lots.comparison import choose_targets, comparison_table, lots_comparison
+from advtransfer.lots.direction import lots_direction
+from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features
+from advtransfer.lots.search import DEFAULT_LIMIT, line_search
+from advtransfer.zero_shot import write_table
+
+KEYS = ["dataset", "architecture", "defence"]
+
+
+def check_lots_config(config: dict) -> None:
+    """``ValueError`` naming the key of the first unknown architecture or layer of a ``lots``
+    section (and of the ``lots_at`` defence's layer); checked on each architecture built for a
+    stand-in input size."""
+    from advtransfer import study
+
+    for dataset in study.lots_datasets(config):
+        where = f"datasets.{dataset}.lots"
+        architectures = study.architectures(config, dataset)
+        unknown = sorted(set(study.dataset_cfg(config, dataset)["lots"].get("layers", {})) - set(architectures))
+        if unknown:
+            raise ValueError(f"{where}.layers: {unknown} are not architectures of {dataset} ({architectures})")
+        for architecture in architectures:
+            model = _stand_in(architecture, study.num_classes(config, dataset))
+            lots = study.lots_params(config, dataset, architecture)
+            checks = [(f"{where}.layers.{architecture}", layer) for layer in lots["layers"]]
+            checks.append((f"{where}.attack_layer", lots["attack_layer"]))
+            if "lots_at" in study.defences(config, dataset, architecture):
+                layer = study.defence_params(config, "lots_at", dataset).get("layer", OUTPUT)
+                checks.append((f"defence_params.lots_at.layer ({dataset}/{architecture})", layer))
+            for key, layer in checks:
+                try:
+                    LayerFeatures(model, layer)
+                except ValueError as err:
+                    raise ValueError(f"{key}: {err}") from None
+
+
+def _stand_in(architecture: str, num_classes: int) -> nn.Module:
+    """The architecture's classifier without weights (on the meta device): its layer names."""
+    from advtransfer.models import build_classifier
+    from advtransfer.models.imagenet import INPUT_SIZES
+
+    with torch.device("meta"):
+        return build_classifier(architecture, 3, INPUT_SIZES.get(architecture, 32), num_classes, [0.0] * 3, [1.0] * 3)
+
+
+def top_two(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The class with the highest score and the runner-up, for images on the 0–255 scale."""
+    ranked = layer_features(model, OUTPUT, images).topk(2, dim=1).indices
+    return ranked[:, 0], ranked[:, 1]
+
+
+def lots_attack(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor,
+    layer: str = OUTPUT, limit: int = DEFAULT_LIMIT,
+) -> pd.DataFrame:
+    """Untargeted LOTS at ``layer`` as an attack of Table 3 (SPEC §3, §4), one row per image.
+
+    ``images``: uint8 (n, C, H, W); ``targets``: one image per class (``choose_targets``). Each
+    correctly classified image moves towards the target image of the class the classifier ranks
+    second (our choice: the nearest other class, one attempt per image, as a minimal attack); the
+    line search stops at the first ε that changes the class. An image the classifier already
+    misclassifies is a success with zero perturbation, as with the other attacks. Columns as the
+    other attacks' per-sample tables (``advtransfer.attacks.evaluate.SAMPLE_COLUMNS``): index,
+    true_label, clean_pred, adv_pred, success (adv_pred ≠ true_label), l2, linf (0–255 scale).
+    """
+    from advtransfer.attacks.evaluate import SAMPLE_COLUMNS
+
+    labels = labels.to(images.device)
+    clean, runner_up = top_two(model, images)
+    adversarials, predictions = images.clone(), clean.clone()
+    rows = torch.nonzero(clean == labels).flatten()
+    if len(rows):
+        target_features = layer_features(model, layer, targets.to(images.device))[runner_up[rows]]
+        directions = lots_direction(model, layer, images[rows], target_features)
+        result = line_search(model, images[rows], directions, clean[rows], targeted=False, limit=limit)
+        adversarials[rows], predictions[rows] = result.adversarials, result.predictions
+    difference = (adversarials.float() - images.float()).flatten(1)
+    table = pd.DataFrame({
+        "index": range(len(images)),
+        "true_label": labels.cpu().numpy(),
+        "clean_pred": clean.cpu().numpy(),
+        "adv_pred": predictions.cpu().numpy(),
+        "success": (predictions != labels).cpu().numpy(),
+        "l2": difference.norm(dim=1).cpu().numpy(),
+        "linf": difference.abs().amax(dim=1).cpu().numpy(),
+    })
+    return table[SAMPLE_COLUMNS]
+
+
+def _load(data: dict, model_path: str):
+    """The classifier on this job's device, the test images, their labels and the class targets."""
+    from advtransfer.data import for_architecture, load_dataset
+    from advtransfer.inference import best_device
+    from advtransfer.model_io import load_classifier
+
+    device = best_device()
+    model, meta = load_classifier(model_path, device)
+    splits = for_architecture(load_dataset(**data), meta["architecture"])
+    if not hasattr(splits, "test_x"):
+        raise ValueError(f"LOTS needs a dataset held in memory; {data['name']} is read from image folders")
+    targets, _ = choose_targets(model, splits.test_x, splits.test_y, splits.num_classes)
+    return model, splits.test_x.to(device), splits.test_y.to(device), targets.to(device), splits.class_names
+
+
+def attempts_job(data: dict, model: str, keys: dict, techniques: list, layers: list, modes: list,
+                 n_lots: int, limit: int, out: str) -> None:
+    """Paper 2's attempts (``lots_comparison``) on the first ``n_lots`` test images: one row per
+    attempt, ``keys`` (dataset, architecture, defence) first."""
+    classifier, images, labels, targets, _ = _load(data, model)
+    attempts = lots_comparison(classifier, images[:n_lots], labels[:n_lots], targets, layers, techniques,
+                               modes, limit)
+    for i, (key, value) in enumerate(keys.items()):
+        attempts.insert(i, key, value)
+    write_table(attempts, out)
+
+
+def attack_job(data: dict, model: str, layer: str, n_attack: int, limit: int, out: str) -> None:
+    """The per-sample table of the attack "lots" (``lots_attack``) on the first ``n_attack`` test images."""
+    classifier, images, labels, targets, _ = _load(data, model)
+    write_table(lots_attack(classifier, images[:n_attack], labels[:n_attack], targets, layer, limit), out)
+
+
+def comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> None:
+    """Paper 2's comparison table per (dataset, architecture, defence): ``comparison_table``."""
+    attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
+    tables = [comparison_table(group).assign(**dict(zip(KEYS, key)))
+              for key, group in attempts.groupby(KEYS, sort=False)]
+    table = pd.concat(tables, ignore_index=True)
+    write_table(table[KEYS + [c for c in table.columns if c not in KEYS]], out_csv, out_md)
+
+
+def figure_job(data: dict, model: str, layers: list, n: int, out: str) -> None:
+    """Paper 2 Figs 1, 3 (``lots_figure``) for the first ``n`` test images; the targeted LOTS image of
+    each goes towards the target image of its runner-up class."""
+    from advtransfer.figures import save
+    from advtransfer.lots.visualise import lots_figure
+
+    classifier, images, _, targets, class_names = _load(data, model)
+    _, runner_up = top_two(classifier, images[:n])
+    save(lots_figure(classifier, images[:n], layers, targets[runner_up], runner_up, class_names=class_names), out)

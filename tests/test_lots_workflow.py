@@ -1,0 +1,161 @@
+"""The LOTS stage of the workflow (SPEC §4) on real MNIST at small size, the MNIST preset's plan, and
+the config check of LOTS layers."""
+
+import copy
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from advtransfer.lots.job import check_lots_config
+from workflow_helpers import ROOT, SHARED_DATA, planned_jobs, snakemake, write_config
+
+needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "mnist").exists(), reason="needs the shared MNIST files")
+
+LAYERS = ["body.ip1", "logits"]
+TARGETS = ["results/tables/lots_comparison.csv", "results/tables/lots_comparison.md",
+           "results/figures/mnist/lenet_caffe_lots.png", "results/attacks/mnist/lenet_caffe/vanilla/lots.csv"]
+
+
+def small_config(data_dir):
+    return {
+        "data_dir": str(data_dir),
+        "download": False,
+        "seed": 0,
+        "datasets": {
+            "mnist": {
+                "train_limit": 2000,
+                "test_limit": 200,
+                "excluded_classes": [0],
+                "defences": ["vanilla"],
+                "lots": {"n_lots": 3, "layers": {"lenet_caffe": LAYERS}, "modes": ["untargeted", "targeted"],
+                         "limit": 1024, "attack_layer": "logits", "visualise": 2},
+                "architectures": {"lenet_caffe": {"train": {
+                    "epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 1.0e-2, "momentum": 0.9,
+                    "nesterov": False, "weight_decay": 5.0e-4}}},
+            }
+        },
+    }
+
+
+def link_mnist(data_dir):
+    raw = data_dir / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for f in (SHARED_DATA / "mnist").iterdir():
+        (raw / f.name).symlink_to(f)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """Runs the LOTS stage of the small study once (a standard LeNet, then every LOTS job)."""
+    workdir = tmp_path_factory.mktemp("lots")
+    link_mnist(workdir / "data")
+    configfile = write_config(workdir, small_config(workdir / "data"))
+    snakemake(workdir, configfile, *TARGETS)
+    return workdir, configfile
+
+
+@pytest.mark.workflow
+@needs_mnist
+def test_comparison_has_every_technique_with_rates_in_range(study):
+    workdir, _ = study
+    table = pd.read_csv(workdir / "results/tables/lots_comparison.csv")
+    assert list(table.columns[:6]) == ["dataset", "architecture", "defence", "technique", "layer", "mode"]
+    assert set(table["technique"]) == {"FGS", "FGV", "HC", "LOTS"}
+    assert table["success_rate"].between(0, 1).all()
+    attempts = {(r.technique, r.layer, r.mode): r.n_attempts for r in table.itertuples()}
+    # 3 origins; FGS and FGV untargeted only; HC and LOTS towards the 9 other classes, LOTS per layer
+    assert attempts[("FGS", "-", "untargeted")] == 3 and ("FGS", "-", "targeted") not in attempts
+    assert attempts[("HC", "-", "targeted")] == 27
+    assert {attempts[("LOTS", layer, mode)] for layer in LAYERS for mode in ("untargeted", "targeted")} == {27}
+    assert "success_rate" in (workdir / "results/tables/lots_comparison.md").read_text()
+
+
+@pytest.mark.workflow
+@needs_mnist
+def test_attempts_have_integer_eps_and_baselines_once_per_model(study):
+    workdir, _ = study
+    folder = workdir / "results/lots/mnist/lenet_caffe/vanilla"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["baselines.csv"] + [f"{layer}.csv" for layer in LAYERS])
+    baselines = pd.read_csv(folder / "baselines.csv")
+    assert set(baselines["technique"]) == {"FGS", "FGV", "HC"}
+    for layer in LAYERS:
+        assert set(pd.read_csv(folder / f"{layer}.csv")["technique"]) == {"LOTS"}
+    attempts = pd.concat([pd.read_csv(p) for p in folder.iterdir()])
+    hits = attempts[attempts["success"]]
+    assert len(hits) > 0
+    assert (hits["eps"] >= 1).all() and (hits["eps"] == hits["eps"].round()).all()
+    assert hits["pass_score"].between(-1, 1).all() and (hits["linf"] <= hits["eps"]).all()
+    assert attempts.loc[~attempts["success"], "eps"].isna().all()
+
+
+@pytest.mark.workflow
+@needs_mnist
+def test_lots_attack_table_has_the_columns_of_the_other_attacks(study):
+    workdir, _ = study
+    table = pd.read_csv(workdir / "results/attacks/mnist/lenet_caffe/vanilla/lots.csv")
+    assert list(table.columns) == ["index", "true_label", "clean_pred", "adv_pred", "success", "l2", "linf"]
+    assert len(table) == 200 and list(table["index"]) == list(range(200))  # n_attack 1000 > test_limit
+    assert (table["success"] == (table["adv_pred"] != table["true_label"])).all()
+    misclassified = table[table["clean_pred"] != table["true_label"]]
+    assert misclassified["success"].all() and (misclassified["l2"] == 0).all()
+    fooled = table[(table["clean_pred"] == table["true_label"]) & table["success"]]
+    assert len(fooled) > 0 and (fooled["l2"] > 0).all() and (fooled["linf"] <= 255).all()
+
+
+@pytest.mark.workflow
+@needs_mnist
+def test_figure_is_a_png(study):
+    workdir, _ = study
+    png = workdir / "results/figures/mnist/lenet_caffe_lots.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+@pytest.mark.workflow
+@needs_mnist
+def test_nothing_to_do_after_a_complete_run(study):
+    workdir, configfile = study
+    assert planned_jobs(snakemake(workdir, configfile, "-n", *TARGETS).stdout) == []
+
+
+def test_mnist_preset_plans_lots_jobs_and_lots_at_starts_from_vanilla(tmp_path):
+    out = snakemake(tmp_path, ROOT / "config" / "mnist.yaml", "-n").stdout
+    jobs = planned_jobs(out)
+    count = lambda rule: sum(r == rule for r, _ in jobs)  # noqa: E731
+    layers = {w["layer"] for r, w in jobs if r == "lots"}
+    assert layers == {"body.conv1", "body.conv2", "body.ip1", "logits"}
+    # per defence (vanilla, lots_at): one job per layer, one for FGS/FGV/HC, the attack "lots"
+    assert (count("lots"), count("lots_baselines"), count("lots_attack")) == (8, 2, 2)
+    assert (count("lots_figure"), count("lots_comparison"), count("train")) == (1, 1, 22)
+    for excluded in ["none", *map(str, range(10))]:
+        block = re.search(rf"input: (\S+)\n\s+output: \S+/lots_at/{excluded}/model.pt", out)
+        assert block and block.group(1) == f"results/models/mnist/lenet_caffe/vanilla/{excluded}/model.pt"
+
+
+def test_an_unknown_layer_fails_before_any_job_and_lists_the_layers(tmp_path):
+    config = small_config(tmp_path / "data")
+    config["datasets"]["mnist"]["lots"]["layers"]["lenet_caffe"] = ["body.ip9"]
+    run = snakemake(tmp_path, write_config(tmp_path, config), "-n", check=False)
+    assert run.returncode != 0
+    assert re.search(r"datasets\.mnist\.lots\.layers\.lenet_caffe: unknown layer 'body.ip9'.*body\.ip1", run.stdout + run.stderr)
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda lots: lots.update(attack_layer="body.fc"), r"datasets\.mnist\.lots\.attack_layer: unknown layer"),
+    (lambda lots: lots["layers"].update(mlp=["logits"]), r"datasets\.mnist\.lots\.layers: \['mlp'\]"),
+])
+def test_check_lots_config_names_the_key(tmp_path, edit, key):
+    config = small_config(tmp_path)
+    check_lots_config(config)
+    edit(config["datasets"]["mnist"]["lots"])
+    with pytest.raises(ValueError, match=key):
+        check_lots_config(config)
+
+
+def test_check_lots_config_checks_the_lots_at_layer(tmp_path):
+    config = copy.deepcopy(yaml.safe_load((ROOT / "config" / "mnist.yaml").read_text()))
+    check_lots_config(config)
+    config["defence_params"]["lots_at"]["layer"] = "body.conv7"
+    with pytest.raises(ValueError, match=r"defence_params\.lots_at\.layer.*unknown layer 'body.conv7'"):
+        check_lots_config(config)
