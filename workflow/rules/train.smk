@@ -8,7 +8,7 @@ rule train:
         model=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/model.pt",
         history=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/history.csv",
     params:
-        job=lambda w, input: study.train_params(config, w.dataset, w.architecture, w.defence, input.get("base")),
+        job=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence, train_inputs(w).get("base")),
         excluded=lambda w: study.excluded_value(w.excluded),
         code=CODE,
     resources:
