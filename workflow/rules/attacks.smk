@@ -46,6 +46,8 @@ rule attack:
         attack="|".join(study.ATTACK_NAMES),
     resources:
         gpu=1,
+    group:
+        MODEL_GROUP
     conda:
         CONDA_ENV
     log:

@@ -20,6 +20,9 @@ except ConfigError as err:
 CODE = study.code_version()
 CONDA_ENV = "../../envs/environment.yaml"  # for --use-conda; the same pins as pyproject.toml
 R = "results"
+# Jobs of one trained model (soft-labels, metrics, attacks) share one cluster submission; the
+# Slurm profile's group-components sets how many go together.
+MODEL_GROUP = "model_{dataset}_{architecture}_{defence}"
 
 
 wildcard_constraints:

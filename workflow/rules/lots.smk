@@ -37,6 +37,8 @@ rule lots:
         layer=r"[\w.]+",
     resources:
         gpu=1,
+    group:
+        MODEL_GROUP
     conda:
         CONDA_ENV
     log:
@@ -62,6 +64,8 @@ rule lots_baselines:
         code=CODE,
     resources:
         gpu=1,
+    group:
+        MODEL_GROUP
     conda:
         CONDA_ENV
     log:
@@ -101,6 +105,8 @@ rule lots_attack:
         code=CODE,
     resources:
         gpu=1,
+    group:
+        MODEL_GROUP
     conda:
         CONDA_ENV
     log:

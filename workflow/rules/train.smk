@@ -12,7 +12,7 @@ rule train:
         excluded=lambda w: study.excluded_value(w.excluded),
         code=CODE,
     resources:
-        gpu=1,
+        gpu=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence)["recipe"].get("devices", 1),
     conda:
         CONDA_ENV
     log:

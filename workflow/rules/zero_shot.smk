@@ -22,6 +22,8 @@ rule soft_labels:
         code=CODE,
     resources:
         gpu=1,
+    group:
+        MODEL_GROUP
     conda:
         CONDA_ENV
     log:
@@ -41,6 +43,8 @@ rule metrics:
         f"{R}/metrics/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.csv",
     params:
         code=CODE,
+    group:
+        MODEL_GROUP
     conda:
         CONDA_ENV
     log:
