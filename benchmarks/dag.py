@@ -1,0 +1,89 @@
+"""Dry-run time of a config, and how many jobs and Slurm submissions the whole study makes.
+
+    python benchmarks/dag.py                        # config/paper.yaml if present, else config.yaml
+    python benchmarks/dag.py config/fashion_mnist.yaml
+
+Times ``snakemake -n`` with the Slurm profile in an empty folder (every job to do), as a user
+would run it. Then builds the same DAG through Snakemake's API with the profile's
+``group-components`` and counts submissions: a job outside any group is one, a group is one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "workflow" / "profiles" / "slurm"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def dry_run_seconds(configfile: Path, workdir: Path) -> tuple[float, int]:
+    """Wall time of ``snakemake -n`` with the Slurm profile, and the number of jobs it lists."""
+    cmd = [SNAKEMAKE, "-n", "--quiet", "rules", "--snakefile", str(ROOT / "Snakefile"), "--directory",
+           str(workdir), "--configfile", str(configfile), "--profile", str(PROFILE)]
+    start = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if run.returncode != 0:
+        sys.exit(run.stdout + run.stderr)
+    total = re.search(r"^total\s+(\d+)", run.stdout, re.M)
+    return seconds, int(total.group(1)) if total else 0
+
+
+def submissions(configfile: Path, workdir: Path) -> tuple[Counter, Counter]:
+    """Jobs per rule, and submissions per kind (a rule's name, or ``group``) with the profile's grouping."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (ConfigSettings, DAGSettings, GroupSettings, OutputSettings,
+                                          Quietness, ResourceSettings)
+
+    profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    components = dict(item.rsplit("=", 1) for item in profile.get("group-components", []))
+    group_settings = GroupSettings(group_components={name: int(n) for name, n in components.items()})
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        workflow_api = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(configfiles=[configfile]),
+            snakefile=ROOT / "Snakefile", workdir=workdir)
+        workflow_api.dag(DAGSettings()).execute_workflow(executor="dryrun", group_settings=group_settings)
+        dag = workflow_api._workflow.dag
+        jobs = Counter(job.rule.name for job in dag.needrun_jobs(exclude_finished=False))
+        kinds = Counter()
+        seen = set()
+        for job in dag.needrun_jobs(exclude_finished=False):
+            group = dag.get_job_group(job)
+            if group is None:
+                kinds[job.rule.name] += 1
+            elif group not in seen:
+                seen.add(group)
+                kinds["group"] += 1
+    return jobs, kinds
+
+
+def main() -> None:
+    default = ROOT / "config" / "paper.yaml"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configfile", nargs="?", type=Path, default=default if default.exists() else ROOT / "config.yaml")
+    args = parser.parse_args()
+    configfile = args.configfile.resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds, n_jobs = dry_run_seconds(configfile, Path(tmp))
+        jobs, kinds = submissions(configfile, Path(tmp))
+    local = kinds.pop("all", 0)  # the target rule runs on the submitting machine
+    print(f"config: {configfile.relative_to(ROOT) if configfile.is_relative_to(ROOT) else configfile}")
+    print(f"dry run (snakemake -n, Slurm profile): {seconds:.1f} s for {n_jobs} jobs")
+    print("jobs per rule: " + ", ".join(f"{rule} {n}" for rule, n in sorted(jobs.items())))
+    print(f"Slurm submissions: {sum(kinds.values())} (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+          + f"; {local} local target job)")
+
+
+if __name__ == "__main__":
+    main()
