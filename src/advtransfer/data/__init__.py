@@ -139,10 +139,18 @@ def to_float(x: torch.Tensor) -> torch.Tensor:
     return x.float().div(255)  # not in place: float inputs (Gaussian augmentation) must stay intact
 
 
+def ddp_rank_and_size() -> tuple[int, int]:
+    """This process's rank and the number of processes when training with DDP, else (0, 1)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
 class TensorLoader:
     """Batches of (float images in [0, 1], labels) from in-memory uint8 tensors.
 
-    Shuffling uses a generator seeded by (seed, epoch), so a resumed run sees the same order.
+    Shuffling uses a generator seeded by (seed, epoch), so a resumed run sees the same order. Under
+    DDP each process takes its equal share of a shuffled (training) pass.
     """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0):
@@ -154,9 +162,12 @@ class TensorLoader:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def _size(self) -> int:
+        return len(self.y) // ddp_rank_and_size()[1] if self.shuffle else len(self.y)
+
     def _batch_starts(self) -> range:
         # A shuffled (training) pass skips a last batch of one image: batch norm cannot train on it.
-        n = len(self.y)
+        n = self._size()
         end = n - 1 if self.shuffle and n > 1 and n % self.batch_size == 1 else n
         return range(0, end, self.batch_size)
 
@@ -167,7 +178,8 @@ class TensorLoader:
         n = len(self.y)
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            order = torch.randperm(n, generator=g)
+            rank, size = ddp_rank_and_size()
+            order = torch.randperm(n, generator=g)[rank::size][:self._size()]
             self.epoch += 1
         else:
             order = None

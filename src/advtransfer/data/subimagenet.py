@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
-from advtransfer.data import DATASETS, DatasetNotFoundError, remap_labels, to_float
+from advtransfer.data import DATASETS, DatasetNotFoundError, ddp_rank_and_size, remap_labels, to_float
 from advtransfer.data.cifar10 import image_files
 
 DEFAULT_MAPPING = Path(__file__).with_name("subimagenet_classes.csv")
@@ -115,15 +115,21 @@ class FolderLoader:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return (len(self.files) + self.batch_size - 1) // self.batch_size
+        n = len(self.files) // ddp_rank_and_size()[1] if self.shuffle else len(self.files)
+        return (n + self.batch_size - 1) // self.batch_size
 
     def __iter__(self):
         generator = None
         if self.shuffle:
             generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
             self.epoch += 1
-        loader = DataLoader(self.files, self.batch_size, shuffle=self.shuffle, generator=generator,
-                            num_workers=self.num_workers)
+        rank, size = ddp_rank_and_size()
+        if self.shuffle and size > 1:  # DDP: this process's equal share of the shuffled files
+            share = torch.randperm(len(self.files), generator=generator)[rank::size][:len(self.files) // size]
+            loader = DataLoader(Subset(self.files, share.tolist()), self.batch_size, num_workers=self.num_workers)
+        else:
+            loader = DataLoader(self.files, self.batch_size, shuffle=self.shuffle, generator=generator,
+                                num_workers=self.num_workers)
         for x, y in loader:
             if self.transform_set is not None:
                 x, y = self.transform_set(x, y)

@@ -1,0 +1,46 @@
+"""Training on several devices (a recipe's ``devices``): Lightning DDP, each process on its share of the data."""
+
+import pandas as pd
+import pytest
+import torch
+
+import advtransfer.data as data
+from advtransfer.data import TensorLoader
+from workflow_helpers import snakemake, write_config
+
+
+def test_a_shuffled_pass_is_split_equally_between_processes(monkeypatch):
+    x, y = torch.zeros(105, 1, 2, 2, dtype=torch.uint8), torch.arange(105)
+    shares = []
+    for rank in (0, 1):
+        monkeypatch.setattr(data, "ddp_rank_and_size", lambda rank=rank: (rank, 2))
+        loader = TensorLoader(x, y, batch_size=10, shuffle=True, seed=3)
+        labels = [b[1] for b in loader]
+        assert len(labels) == len(loader) == 6  # 52 samples each (one left out), in batches of 10
+        shares.append(torch.cat(labels))
+    assert len(shares[0]) == len(shares[1]) == 52
+    assert not set(shares[0].tolist()) & set(shares[1].tolist())
+    test_loader = TensorLoader(x, y, batch_size=10)  # evaluation is not split: every process sees it all
+    assert len(torch.cat([b[1] for b in test_loader])) == 105
+
+
+@pytest.mark.workflow
+def test_a_recipe_with_two_devices_trains_with_ddp(tmp_path):
+    recipe = {"epochs": 2, "batch_size": 50, "optimizer": "sgd", "lr": 1.0e-2, "devices": 2}
+    config = {
+        "data_dir": str(tmp_path / "data"),
+        "download": False,
+        "datasets": {"digits": {"train_limit": 400, "test_limit": 100, "excluded_classes": [0],
+                                "defences": ["vanilla"], "architectures": {"mlp": {"train": recipe}}}},
+    }
+    configfile = write_config(tmp_path, config)
+    model = "results/models/digits/mlp/vanilla/none"
+    snakemake(tmp_path, configfile, f"{model}/model.pt")
+
+    log = (tmp_path / "logs/train/digits/mlp/vanilla/none.log").read_text()
+    assert "MEMBER: 1/2" in log and "MEMBER: 2/2" in log  # two processes (on the CPU here)
+    assert list(pd.read_csv(tmp_path / model / "history.csv")["epoch"]) == [1, 2]
+    # each process takes 200 of the 400 images: 4 steps of 50 per epoch, not 8
+    ckpt = torch.load(tmp_path / model / "checkpoints/last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 2 * 4
+    assert torch.load(tmp_path / model / "model.pt", weights_only=False)["state_dict"]
