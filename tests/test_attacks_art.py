@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from advtransfer.attacks import build_attack
-from test_attacks import train_digits_convnet
+from test_attacks import one_thread, train_digits_convnet  # noqa: F401 (one_thread: autouse fixture)
 
 art = pytest.importorskip("art")
 from art.attacks.evasion import (  # noqa: E402
@@ -20,14 +20,6 @@ from art.attacks.evasion import (  # noqa: E402
 from art.estimators.classification import PyTorchClassifier  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
