@@ -186,6 +186,13 @@ class EpochPrinter(L.Callback):
               f"test_accuracy {float(m.get('test_accuracy', float('nan'))):.4f}", file=sys.stderr, flush=True)
 
 
+class ShuffleEpoch(L.Callback):
+    """Tells the training loader which epoch starts: a resumed run shuffles as an uninterrupted one."""
+
+    def on_train_epoch_start(self, trainer, module):
+        trainer.train_dataloader.set_epoch(trainer.current_epoch)
+
+
 def write_csv(path: Path, rows: list[dict]) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         if rows:
@@ -230,8 +237,11 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
         print(f"resuming from {last} (epoch {resumed} done)", file=sys.stderr, flush=True)
     terminal = sys.stderr.isatty()
     callbacks = [
-        L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0),
+        # Lightning writes last.ckpt only beside a top-k checkpoint: keep the newest one, linked as last.ckpt.
+        L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, save_last="link", save_top_k=1,
+                                            save_on_train_epoch_end=True),
         History(history_path),
+        ShuffleEpoch(),
     ]
     if not terminal:
         callbacks.append(EpochPrinter())
@@ -269,7 +279,7 @@ def discard_stale_checkpoints(ckpt_dir: Path, job: dict) -> None:
 def epochs_done(checkpoint: str | Path) -> int:
     """How many epochs a Lightning checkpoint has completed."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"])
+    return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
 
 
 def splits_class_names(splits, excluded: int | None) -> list[str]:

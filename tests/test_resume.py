@@ -1,0 +1,86 @@
+"""A training job killed mid-way resumes from its last checkpoint when the workflow is run again."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from advtransfer.training import epochs_done
+from workflow_helpers import ROOT, SNAKEMAKE, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+EPOCHS = 12
+MODEL = "results/models/digits/mlp/vanilla/none"
+
+
+def processes_in(workdir: Path) -> list[int]:
+    """Processes whose working directory is ``workdir`` (Snakemake and its jobs)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == workdir:
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def first_epoch_saved(checkpoint: Path) -> bool:
+    try:
+        return checkpoint.exists() and epochs_done(checkpoint) >= 1
+    except Exception:  # being replaced at this moment
+        return False
+
+
+def test_killed_training_resumes_from_its_last_epoch(tmp_path):
+    workdir = tmp_path.resolve()
+    recipe = {"epochs": EPOCHS, "batch_size": 16, "optimizer": "sgd", "lr": 1.0e-2}
+    config = {"data_dir": str(workdir / "data"), "download": False,
+              "datasets": {"digits": {"excluded_classes": [0], "defences": ["vanilla"],
+                                      "architectures": {"mlp": {"train": recipe}}}}}
+    configfile = write_config(workdir, config)
+    target = f"{MODEL}/model.pt"
+    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), "--cores", "1", target]
+    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    checkpoint = workdir / MODEL / "checkpoints/last.ckpt"
+    deadline = time.monotonic() + 300
+    while not first_epoch_saved(checkpoint):
+        assert run.poll() is None, "snakemake ended before the first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint after 300 s"
+        time.sleep(0.1)
+    os.killpg(run.pid, signal.SIGKILL)  # snakemake and its job, as a crash or a cluster's kill would
+    run.wait()
+    time.sleep(0.5)
+    assert not processes_in(workdir), "the training job survived the kill"
+    killed_at = epochs_done(checkpoint)
+    assert killed_at < EPOCHS and not (workdir / target).exists()
+
+    snakemake(workdir, configfile, "--unlock")
+    snakemake(workdir, configfile, "--rerun-incomplete", target)
+
+    log = (workdir / "logs/train/digits/mlp/vanilla/none.log").read_text()
+    resumed = re.findall(r"resuming from \S+ \(epoch (\d+) done\)", log)
+    assert resumed == [str(killed_at)]
+    after = log.split("resuming from", 1)[1]
+    assert re.findall(r"^epoch (\d+)/", after, re.M) == [str(e) for e in range(killed_at + 1, EPOCHS + 1)]
+    history = pd.read_csv(workdir / MODEL / "history.csv")
+    assert list(history["epoch"]) == list(range(1, EPOCHS + 1))
+    assert epochs_done(checkpoint) == EPOCHS
+
+    # The same job without the interruption: the same epochs, the same weights.
+    (workdir / "uninterrupted").mkdir()
+    snakemake(workdir / "uninterrupted", configfile, target)
+    reference = pd.read_csv(workdir / "uninterrupted" / MODEL / "history.csv")
+    columns = ["epoch", "train_loss", "test_accuracy", "lr"]
+    pd.testing.assert_frame_equal(history[columns], reference[columns])
+    weights = torch.load(workdir / target, weights_only=False)["state_dict"]
+    expected = torch.load(workdir / "uninterrupted" / target, weights_only=False)["state_dict"]
+    assert all(torch.equal(weights[k], expected[k]) for k in expected)
