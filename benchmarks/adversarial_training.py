@@ -5,7 +5,7 @@ Trains a small classifier twice on a subset of Fashion-MNIST, vanilla and ``adve
 Fashion-MNIST), then attacks the first test images of each with PGD (no random start, SPEC §2) at
 the training ε and at the attack table's ε 76.5, and prints clean accuracy and PGD success rates.
 
-    python benchmarks/adversarial_training.py --data /work/shared/data/fashion-mnist
+    python benchmarks/adversarial_training.py --data ../shared/data/fashion-mnist
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def success_rate(model, x, y, eps: float, eps_step: float, max_iter: int) -> flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/fashion-mnist"))
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")
     parser.add_argument("--architecture", default="mlp")
     parser.add_argument("--train", type=int, default=5000, help="training images (the first ones)")
     parser.add_argument("--test", type=int, default=500, help="test images for accuracy and PGD")

@@ -8,7 +8,7 @@ implementation: ART 1.20.1 (the reference code's library) and torchattacks when 
 ``PYTHONPATH=/tmp/torchattacks``). Prints images per second, the speed-up over ART and over
 torchattacks (TA), success rates and the Mean L2 score (0–255 scale, successful images) side by side.
 
-    python benchmarks/attacks.py --data /work/shared/data/fashion-mnist
+    python benchmarks/attacks.py --data ../shared/data/fashion-mnist
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adv: torch.Tensor)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/fashion-mnist"))
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")
     parser.add_argument("--images", type=int, default=200, help="test images, attacked in one batch")
     parser.add_argument("--train", type=int, default=10_000, help="training images (the first ones)")
     parser.add_argument("--epochs", type=int, default=2)

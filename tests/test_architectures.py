@@ -9,17 +9,10 @@ from advtransfer.models import ARCHITECTURES, build_classifier
 from advtransfer.models.capsnet import CapsNet, capsule_lengths, dynamic_routing, margin_loss, squash
 from advtransfer.models.imagenet import INPUT_SIZES
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CIFAR = ["lenet", "vgg16", "allconv", "nin", "resnet32", "wrn16_8", "densenet100_12", "densenet_bc100_12", "capsnet"]
 SMALLEST = {"lenet": 16, "capsnet": 17}  # 'valid' convolutions; the others take 8×8
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Many small layers on a shared CPU: one thread avoids OpenMP contention (much faster here)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def n_params(name: str, *args) -> int:

@@ -13,12 +13,14 @@ import torch
 from scipy import stats
 from torch.nn import functional as F
 
-from advtransfer.attacks import ATTACKS, build_attack
+from advtransfer.attacks import ATTACKS, PGD, build_attack
 from advtransfer.attacks.evaluate import attacks_per_class, run_attack
 from advtransfer.correlation import pearson_table
 from advtransfer.data import load_dataset, to_float
 from advtransfer.models import build_classifier
 from advtransfer.registry import UnknownNameError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 # SPEC §2's Fashion-MNIST column, fewer iterations: strong enough to fool most digits
 PARAMS = {
@@ -45,15 +47,6 @@ def train_digits_convnet(epochs: int = 6, seed: int = 0):
             F.cross_entropy(model(x), y).backward()
             optimiser.step()
     return model.eval(), splits
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: predictable run time on small shared CPUs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +271,21 @@ def test_pearson_table_rejects_bad_frames():
         pearson_table(frame)
     with pytest.raises(ValueError, match="mean_l2"):
         pearson_table(frame.drop(columns="mean_l2"))
+
+
+def test_without_early_stop_every_sample_takes_all_steps():
+    """Adversarial training's PGD (early_stop=False) equals the plain projected-gradient loop."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    x = torch.rand(6, 1, 4, 4)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    eps, step, n = 8 / 255, 2 / 255, 7
+    expected = x.clone()
+    for _ in range(n):
+        expected.requires_grad_(True)
+        (grad,) = torch.autograd.grad(torch.nn.functional.cross_entropy(model(expected), y, reduction="sum"), expected)
+        expected = (expected.detach() + step * grad.sign()).clamp(x - eps, x + eps).clamp(0, 1)
+    adv = PGD(model, eps=8, eps_step=2, max_iter=n, early_stop=False)(x, y)
+    torch.testing.assert_close(adv, expected, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="early_stop"):
+        PGD(model, early_stop="no")

@@ -12,14 +12,14 @@ import torch
 from torch import nn
 
 from advtransfer.attacks import build_attack
-from test_attacks import one_thread, train_digits_convnet  # noqa: F401 (one_thread: autouse fixture)
+from test_attacks import train_digits_convnet
 
 art = pytest.importorskip("art")
 from art.attacks.evasion import (  # noqa: E402
     BasicIterativeMethod, DeepFool, FastGradientMethod, NewtonFool, ProjectedGradientDescent)
 from art.estimators.classification import PyTorchClassifier  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.usefixtures("one_thread")]
 
 
 @pytest.fixture(scope="module")

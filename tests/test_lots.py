@@ -17,16 +17,9 @@ from advtransfer.lots import (
 from advtransfer.lots.visualise import lots_figure, magnify_reduce
 from advtransfer.models import build_classifier
 
-MNIST_DIR = Path("/work/shared/data/mnist")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: predictable run time on small shared CPUs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def small_lenet(seed: int = 0, size: int = 16) -> nn.Module:

@@ -10,7 +10,7 @@ from skimage.metrics import structural_similarity
 
 from advtransfer.pass_score import C1, C2, align, pass_score, pass_scores, ssim, ssim_map
 
-MNIST_TEST_IMAGES = Path("/work/shared/data/mnist/t10k-images-idx3-ubyte.gz")
+MNIST_TEST_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
 
 
 def blobs(size: int = 28, seed: int = 0) -> np.ndarray:

@@ -47,6 +47,7 @@ class Attack:
     """
 
     max_iter: int = 1
+    early_stop: bool = True  # False: every sample takes all ``max_iter`` steps (Madry's adversarial training)
 
     def __init__(self, model: nn.Module):
         if not isinstance(model, nn.Module):
@@ -68,6 +69,8 @@ class Attack:
             x_adv = x.clone()
             with torch.no_grad():
                 todo = self.model(x).argmax(dim=1) == y  # misclassified: success, zero perturbation
+            if not self.early_stop:
+                todo = torch.ones_like(todo)
             if todo.any():
                 with torch.enable_grad():
                     x_adv[todo] = self.forward(x[todo], y[todo]).detach()
@@ -81,6 +84,8 @@ class Attack:
         todo = torch.arange(len(x), device=x.device)
         for _ in range(self.max_iter):
             x_next, fooled = self.step(x_adv[todo], x[todo], y[todo])
+            if not self.early_stop:
+                fooled = torch.zeros_like(fooled)
             todo, x_next = todo[~fooled], x_next[~fooled]
             x_adv[todo] = x_next
             if len(todo) == 0:

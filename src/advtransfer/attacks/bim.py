@@ -24,6 +24,8 @@ class BIM(Attack):
         eps (float): maximum perturbation, 0–255 pixel scale. (Default: 8)
         eps_step (float): step size, 0–255 pixel scale. (Default: 2)
         max_iter (int): number of steps. (Default: 10)
+        early_stop (bool): stop each sample at its first misclassified iterate; False runs every
+            sample for all ``max_iter`` steps (adversarial training). (Default: True)
 
     Shape:
         - images: :math:`(N, C, H, W)`, float, range [0, 1].
@@ -35,8 +37,12 @@ class BIM(Attack):
         >>> adv_images = attack(images, labels)
     """
 
-    def __init__(self, model: nn.Module, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 10):
+    def __init__(self, model: nn.Module, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 10,
+                 early_stop: bool = True):
         super().__init__(model)
+        if not isinstance(early_stop, bool):
+            raise ValueError(f"early_stop must be True or False, got {early_stop!r}")
+        self.early_stop = early_stop
         check_number("eps", eps)
         check_number("eps_step", eps_step)
         check_number("max_iter", max_iter, integer=True)

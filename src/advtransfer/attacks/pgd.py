@@ -28,6 +28,8 @@ class PGD(BIM):
         random_start (bool): start from a random point of the ε-ball. (Default: False)
         seed (int): seed of the random start's generator; a new attack with the same seed draws
             the same noise for the same sequence of calls. (Default: 0)
+        early_stop (bool): stop each sample at its first misclassified iterate; False runs every
+            sample for all ``max_iter`` steps (adversarial training). (Default: True)
 
     Shape:
         - images: :math:`(N, C, H, W)`, float, range [0, 1].
@@ -40,8 +42,8 @@ class PGD(BIM):
     """
 
     def __init__(self, model: nn.Module, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 20,
-                 random_start: bool = False, seed: int = 0):
-        super().__init__(model, eps=eps, eps_step=eps_step, max_iter=max_iter)
+                 random_start: bool = False, seed: int = 0, early_stop: bool = True):
+        super().__init__(model, eps=eps, eps_step=eps_step, max_iter=max_iter, early_stop=early_stop)
         if not isinstance(random_start, bool):
             raise ValueError(f"random_start must be True or False, got {random_start!r}")
         if isinstance(seed, bool) or not isinstance(seed, int):

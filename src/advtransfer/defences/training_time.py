@@ -77,10 +77,8 @@ class AdversarialTraining(Defence):
     PGD (``advtransfer.attacks``, L∞, magnitudes on the 0–255 scale): ``eps`` 8, ``eps_step`` 2,
     ``max_iter`` 10, random start; for Fashion-MNIST scale ε to its attack table (e.g. 0.1·255).
     The examples are made with the model in evaluation mode (the attack's convention), then the
-    model trains on them. The project's PGD stops each sample at its first misclassified iterate and
-    leaves samples that are already misclassified unchanged, so the examples are early-stopped PGD
-    examples (as in Zhang et al. 2020's friendly adversarial training) rather than the last of
-    ``max_iter`` steps. Uses Lightning's manual optimisation (two steps per batch); the learning-rate
+    model trains on them. PGD runs with ``early_stop=False``: every example, misclassified or not,
+    takes all ``max_iter`` steps, as in Madry et al. Uses Lightning's manual optimisation (two steps per batch); the learning-rate
     schedule is stepped at the end of each epoch here.
     """
 
@@ -106,7 +104,8 @@ class AdversarialTraining(Defence):
             from advtransfer.attacks import build_attack
 
             self._attack = build_attack("pgd", model, eps=self.eps, eps_step=self.eps_step,
-                                        max_iter=self.max_iter, random_start=self.random_start, seed=self.seed)
+                                        max_iter=self.max_iter, random_start=self.random_start, seed=self.seed,
+                                        early_stop=False)  # Madry: every example takes all steps
         return self._attack
 
     def training_loss(self, module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
