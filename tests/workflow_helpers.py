@@ -40,9 +40,9 @@ def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True) -
 
 
 def planned_jobs(dry_run_output: str) -> list[tuple[str, dict]]:
-    """(rule, wildcards) of every job a ``snakemake -n`` output lists."""
+    """(rule, wildcards) of every job a ``snakemake -n`` output lists (jobs of a group are indented)."""
     jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run_output):
+    for block in re.split(r"\n(?=[ \t]*(?:local)?rule \w+:)", dry_run_output):
         m = re.match(r"(?:local)?rule (\w+):", block.strip())
         if not m:
             continue
