@@ -1,0 +1,101 @@
+"""What an edit re-runs (README, "What re-runs after an edit"), on a small digits study with attacks.
+
+test_workflow.py checks a learning-rate edit on Fashion-MNIST; these are the other rows of the table.
+"""
+
+import copy
+from collections import Counter
+
+import pytest
+
+from workflow_helpers import planned_jobs, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+RECIPE = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 1.0e-2, "momentum": 0.9, "nesterov": True}
+
+
+def small_config(data_dir):
+    return {
+        "data_dir": str(data_dir),
+        "download": False,
+        "seed": 0,
+        "figures": {"isomap_max_points": 50},
+        "datasets": {
+            "digits": {
+                "train_limit": 300,
+                "test_limit": 100,
+                "excluded_classes": [0],
+                "defences": ["vanilla"],
+                "attacks": {"n_attack": 20, "batch_size": 20, "run": ["fgm", "bim"],
+                            "params": {"fgm": {"eps": 76.5, "eps_step": 2.55},
+                                       "bim": {"eps": 76.5, "eps_step": 2.55, "max_iter": 3}}},
+                "architectures": {"mlp": {"train": dict(RECIPE)}, "convnet": {"train": dict(RECIPE)}},
+            }
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """The complete small study; each test plans a run after one edit (dry run, nothing changes)."""
+    workdir = tmp_path_factory.mktemp("reruns")
+    config = small_config(workdir / "data")
+    snakemake(workdir, write_config(workdir, config))
+    return workdir, config
+
+
+def plan(study, edit=None, *args):
+    """(rule, wildcards) of every job a run would do after ``edit(config)``."""
+    workdir, config = study
+    config = copy.deepcopy(config)
+    if edit:
+        edit(config)
+    return planned_jobs(snakemake(workdir, write_config(workdir, config, "edited.yaml"), "-n", *args).stdout)
+
+
+def rules(jobs):
+    return Counter(rule for rule, _ in jobs)
+
+
+def test_no_edit_runs_nothing(study):
+    assert plan(study) == []
+
+
+def test_more_gpus_or_cores_run_nothing(study):
+    assert plan(study, None, "--resources", "gpu=2", "--cores", "1") == []
+
+
+def test_an_attack_parameter_reruns_that_attack_and_its_tables_only(study):
+    def edit(config):
+        config["datasets"]["digits"]["attacks"]["params"]["fgm"]["eps"] = 51.0
+
+    jobs = plan(study, edit)
+    assert rules(jobs) == {"attack": 2, "attacks_per_class": 1, "table3": 1, "all": 1}
+    assert {w["attack"] for rule, w in jobs if rule == "attack"} == {"fgm"}
+
+
+def test_a_figure_setting_reruns_the_figures_only(study):
+    def edit(config):
+        config["figures"]["isomap_max_points"] = 40
+
+    assert rules(plan(study, edit)) == {"zero_shot_figures": 2, "all": 1}
+
+
+def test_the_seed_reruns_all_training_and_what_follows(study):
+    def edit(config):
+        config["seed"] = 1
+
+    counts = rules(plan(study, edit))
+    assert counts["train"] == 4  # 2 architectures × (standard + 1 excluded class)
+    assert counts["soft_labels"] == counts["metrics"] == 2 and counts["attack"] == 4
+
+
+def test_training_on_two_devices_retrains_that_architecture(study):
+    def edit(config):
+        config["datasets"]["digits"]["architectures"]["convnet"]["train"]["devices"] = 2
+
+    jobs = plan(study, edit)
+    assert {(w["architecture"], w["excluded"]) for rule, w in jobs if rule == "train"} == {
+        ("convnet", "none"), ("convnet", "0")}
+    assert all(w.get("architecture", "convnet") == "convnet" for _, w in jobs)
