@@ -119,6 +119,21 @@ def test_nothing_to_do_after_a_complete_run(study):
     assert planned_jobs(snakemake(workdir, configfile, "-n", *TARGETS).stdout) == []
 
 
+@pytest.mark.workflow
+@needs_mnist
+@pytest.mark.parametrize("key, value, rerun", [
+    ("visualise", 1, {"lots_figure"}),
+    ("n_lots", 2, {"lots", "lots_baselines", "lots_comparison"}),
+    ("attack_layer", "body.ip1", {"lots_attack"}),
+])
+def test_editing_a_lots_setting_reruns_only_the_jobs_that_use_it(study, key, value, rerun):
+    workdir, _ = study
+    config = small_config(workdir / "data")
+    config["datasets"]["mnist"]["lots"][key] = value
+    jobs = planned_jobs(snakemake(workdir, write_config(workdir, config, "edited.yaml"), "-n", *TARGETS).stdout)
+    assert {rule for rule, _ in jobs} == rerun
+
+
 def test_mnist_preset_plans_lots_jobs_and_lots_at_starts_from_vanilla(tmp_path):
     out = snakemake(tmp_path, ROOT / "config" / "mnist.yaml", "-n").stdout
     jobs = planned_jobs(out)
