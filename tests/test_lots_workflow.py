@@ -174,3 +174,6 @@ def test_check_lots_config_checks_the_lots_at_layer(tmp_path):
     config["defence_params"]["lots_at"]["layer"] = "body.conv7"
     with pytest.raises(ValueError, match=r"defence_params\.lots_at\.layer.*unknown layer 'body.conv7'"):
         check_lots_config(config)
+    del config["datasets"]["mnist"]["lots"]  # a dataset without LOTS still trains lots_at
+    with pytest.raises(ValueError, match=r"defence_params\.lots_at\.layer.*unknown layer 'body.conv7'"):
+        check_lots_config(config)

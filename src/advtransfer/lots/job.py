@@ -22,24 +22,28 @@ KEYS = ["dataset", "architecture", "defence"]
 
 def check_lots_config(config: dict) -> None:
     """``ValueError`` naming the key of the first unknown architecture or layer of a ``lots``
-    section (and of the ``lots_at`` defence's layer); checked on each architecture built for a
+    section, or of the ``lots_at`` defence's layer; checked on each architecture built for a
     stand-in input size."""
     from advtransfer import study
 
-    for dataset in study.lots_datasets(config):
+    for dataset in config["datasets"]:
         where = f"datasets.{dataset}.lots"
         architectures = study.architectures(config, dataset)
-        unknown = sorted(set(study.dataset_cfg(config, dataset)["lots"].get("layers", {})) - set(architectures))
-        if unknown:
-            raise ValueError(f"{where}.layers: {unknown} are not architectures of {dataset} ({architectures})")
+        has_lots = dataset in study.lots_datasets(config)
+        if has_lots:
+            unknown = sorted(set(study.dataset_cfg(config, dataset)["lots"].get("layers", {})) - set(architectures))
+            if unknown:
+                raise ValueError(f"{where}.layers: {unknown} are not architectures of {dataset} ({architectures})")
         for architecture in architectures:
-            model = _stand_in(architecture, study.num_classes(config, dataset))
-            lots = study.lots_params(config, dataset, architecture)
-            checks = [(f"{where}.layers.{architecture}", layer) for layer in lots["layers"]]
-            checks.append((f"{where}.attack_layer", lots["attack_layer"]))
+            checks = []
+            if has_lots:
+                lots = study.lots_params(config, dataset, architecture)
+                checks += [(f"{where}.layers.{architecture}", layer) for layer in lots["layers"]]
+                checks.append((f"{where}.attack_layer", lots["attack_layer"]))
             if "lots_at" in study.defences(config, dataset, architecture):
                 layer = study.defence_params(config, "lots_at", dataset).get("layer", OUTPUT)
                 checks.append((f"defence_params.lots_at.layer ({dataset}/{architecture})", layer))
+            model = _stand_in(architecture, study.num_classes(config, dataset)) if checks else None
             for key, layer in checks:
                 try:
                     LayerFeatures(model, layer)
