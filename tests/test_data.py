@@ -83,3 +83,16 @@ def test_fashion_mnist_offline_from_official_files(tmp_path):
     s = load_dataset("fashion_mnist", tmp_path, download=True, train_limit=1000, test_limit=100)
     assert (len(s.train_y), len(s.test_y)) == (1000, 100)
     assert s.class_names[0] == "T-shirt/top" and s.image_size == 28
+
+
+def test_atomic_outputs_have_the_usual_mode(tmp_path):
+    import os
+
+    from advtransfer.io import atomic_path
+
+    with atomic_path(tmp_path / "out.csv") as tmp:
+        tmp.write_text("a\n")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # no temporary file left behind

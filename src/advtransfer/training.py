@@ -9,6 +9,7 @@ one exists, keeps a per-epoch history CSV and writes the final weights atomicall
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import shutil
@@ -230,7 +231,8 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     ckpt_dir = Path(out_dir) / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     discard_stale_checkpoints(ckpt_dir, {**dict(module.hparams), "seed": seed, "excluded": excluded,
-                                         "data": getattr(splits, "fingerprint", None)})
+                                         "data": getattr(splits, "fingerprint", None),
+                                         "init_from": file_digest((defence_params or {}).get("init_from"))})
     resumed = 0
     if last.exists():
         resumed = epochs_done(last)
@@ -259,6 +261,13 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
         save_classifier(module, model_path, excluded=excluded, class_names=splits_class_names(splits, excluded))
     accuracy = float(trainer.callback_metrics.get("test_accuracy", float("nan")))
     return TrainResult(accuracy, r.epochs, resumed)
+
+
+def file_digest(path: str | Path | None) -> str | None:
+    """SHA-256 of a file (a fine-tuning defence's starting classifier): retraining it invalidates checkpoints."""
+    if not path or not Path(path).exists():
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def discard_stale_checkpoints(ckpt_dir: Path, job: dict) -> None:

@@ -1,33 +1,6 @@
 # Attacks of paper 1 (SPEC §2 attack table, §3 Table 3) on the standard classifiers.
 
 
-def attack_cfg(dataset):
-    return study.dataset_cfg(config, dataset).get("attacks", {})
-
-
-def attacked_datasets():
-    return [d for d in config["datasets"] if study.attack_names(config, d)]
-
-
-def attack_samples():
-    """(per-sample table, keys) of every attack of the grid, LOTS included where configured."""
-    return [
-        (f"{R}/attacks/{d}/{a}/{f}/{attack}.csv", {"dataset": d, "architecture": a, "defence": f, "attack": attack})
-        for d, a, f in study.models(config)
-        for attack in study.attack_names(config, d)
-    ]
-
-
-def attack_targets():
-    if not attacked_datasets():
-        return []
-    return [
-        f"{R}/tables/attacks_per_class.csv",
-        f"{R}/tables/table3.csv",
-        f"{R}/tables/table3.md",
-    ]
-
-
 rule attack:
     input:
         model=model_path("{dataset}", "{architecture}", "{defence}", study.STANDARD),

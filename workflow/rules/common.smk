@@ -55,3 +55,49 @@ def metric_files():
         for d, a, f in study.models(config)
         for i in study.excluded_classes(config, d)
     ]
+
+
+def zero_shot_targets():
+    figures = [
+        f"{R}/figures/{d}/{a}_{kind}.png"
+        for d in config["datasets"]
+        for a in study.architectures(config, d)
+        for kind in ("isomap", "histograms")
+    ]
+    return [f"{R}/tables/metrics_per_class.csv", f"{R}/tables/table1.csv", f"{R}/tables/table1.md", *figures]
+
+
+def defended_datasets():
+    """Datasets with at least one defence besides vanilla (they get Table 2 rows and a figure)."""
+    return study.defended_datasets(config)
+
+
+def defence_targets():
+    return [f"{R}/tables/table2.csv", f"{R}/tables/table2.md"] if defended_datasets() else []
+
+
+def attack_cfg(dataset):
+    return study.dataset_cfg(config, dataset).get("attacks", {})
+
+
+def attacked_datasets():
+    return [d for d in config["datasets"] if study.attack_names(config, d)]
+
+
+def attack_samples():
+    """(per-sample table, keys) of every attack of the grid, LOTS included where configured."""
+    return [
+        (f"{R}/attacks/{d}/{a}/{f}/{attack}.csv", {"dataset": d, "architecture": a, "defence": f, "attack": attack})
+        for d, a, f in study.models(config)
+        for attack in study.attack_names(config, d)
+    ]
+
+
+def attack_targets():
+    if not attacked_datasets():
+        return []
+    return [
+        f"{R}/tables/attacks_per_class.csv",
+        f"{R}/tables/table3.csv",
+        f"{R}/tables/table3.md",
+    ]

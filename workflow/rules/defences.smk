@@ -2,15 +2,6 @@
 # ones (train.smk, zero_shot.smk); this stage compares them with paired t-tests.
 
 
-def defended_datasets():
-    """Datasets with at least one defence besides vanilla (they get Table 2 rows and a figure)."""
-    return study.defended_datasets(config)
-
-
-def defence_targets():
-    return [f"{R}/tables/table2.csv", f"{R}/tables/table2.md"] if defended_datasets() else []
-
-
 rule table2:
     input:
         rules.aggregate.output.per_class,

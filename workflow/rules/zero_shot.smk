@@ -1,16 +1,6 @@
 # Raw Zero-Shot stage (SPEC §1, §3): soft-labels on Eᵢ, DBMᵢ and AMᵢ, Table 1 and figures.
 
 
-def zero_shot_targets():
-    figures = [
-        f"{R}/figures/{d}/{a}_{kind}.png"
-        for d in config["datasets"]
-        for a in study.architectures(config, d)
-        for kind in ("isomap", "histograms")
-    ]
-    return [f"{R}/tables/metrics_per_class.csv", f"{R}/tables/table1.csv", f"{R}/tables/table1.md", *figures]
-
-
 rule soft_labels:
     input:
         zero_shot=model_path("{dataset}", "{architecture}", "{defence}", "{klass}"),
