@@ -50,6 +50,8 @@ class TrainRecipe:
     lr_exp_tau: float | None = None
     precision: str = "32-true"
     devices: int = 1
+    channels_last: bool = False  # NHWC memory layout for convolutions (faster with bf16 on GPUs)
+    data_on_device: bool = False  # keep an in-memory dataset on the GPU (one-GPU jobs)
 
     @classmethod
     def from_config(cls, cfg: dict) -> "TrainRecipe":
@@ -101,6 +103,8 @@ class ClassifierModule(L.LightningModule):
         self.automatic_optimization = self.defence.automatic_optimization  # False: two steps per batch (AT)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.recipe.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.model(x)
 
     def criterion(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -227,6 +231,11 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     transform_set = lambda x, y: module.defence.prepare_training_set(x, y, seed)  # noqa: E731
     train_loader = splits.train_loader(excluded, r.batch_size, seed=seed, transform_set=transform_set)
     test_loader = splits.test_loader(excluded, max(r.batch_size, 256))
+    if r.channels_last:
+        module.model.to(memory_format=torch.channels_last)
+    if r.data_on_device and torch.cuda.is_available() and r.devices == 1 and hasattr(train_loader, "to"):
+        train_loader.to("cuda")
+        test_loader.to("cuda")
 
     ckpt_dir = Path(out_dir) / "checkpoints"
     last = ckpt_dir / "last.ckpt"

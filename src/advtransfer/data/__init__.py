@@ -162,6 +162,11 @@ class TensorLoader:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def to(self, device) -> "TensorLoader":
+        """Keep the images on ``device`` (e.g. a GPU): batches are then cut there, with no copies."""
+        self.x, self.y = self.x.to(device), self.y.to(device)
+        return self
+
     def _size(self) -> int:
         return len(self.y) // ddp_rank_and_size()[1] if self.shuffle else len(self.y)
 
@@ -179,7 +184,7 @@ class TensorLoader:
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
             rank, size = ddp_rank_and_size()
-            order = torch.randperm(n, generator=g)[rank::size][:self._size()]
+            order = torch.randperm(n, generator=g)[rank::size][:self._size()].to(self.x.device)
             self.epoch += 1
         else:
             order = None

@@ -1,0 +1,77 @@
+"""Training recipes (SPEC §2): schedules by hand, and the speed options leave the CPU path exact."""
+
+import math
+
+import pytest
+import torch
+
+from advtransfer.data import ImageSplits
+from advtransfer.training import TrainRecipe, train_classifier
+
+
+def test_step_schedule_by_hand():
+    r = TrainRecipe.from_config({"epochs": 200, "lr": 0.1, "lr_steps": [[80, 0.01], [150, 0.001]]})
+    assert [r.lr * r.lr_factor(e) for e in (0, 79, 80, 149, 150, 199)] == pytest.approx(
+        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+
+
+def test_capsnet_exponential_schedule():
+    r = TrainRecipe.from_config({"epochs": 50, "optimizer": "adam", "lr": 1.0e-3, "lr_exp_tau": 10.0})
+    assert r.lr * r.lr_factor(10) == pytest.approx(1.0e-3 * math.exp(-1))
+
+
+@pytest.mark.parametrize("bad", [{"epochs": 0}, {"epochs": 1, "optimizer": "rmsprop"}, {"epochs": 1, "lrr": 1}])
+def test_bad_recipes(bad):
+    with pytest.raises(ValueError):
+        TrainRecipe.from_config(bad)
+
+
+def tiny_splits():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (96, 1, 8, 8), generator=g, dtype=torch.uint8)
+    y = torch.arange(96) % 3
+    x[y == 1, :, :4] = 255  # learnable
+    return ImageSplits(x[:64], y[:64], x[64:], y[64:], ["a", "b", "c"])
+
+
+def trained_weights(tmp_path, epochs=2, batch_size=16, **options):
+    recipe = {"epochs": epochs, "batch_size": batch_size, "optimizer": "sgd", "lr": 0.05, **options}
+    out = tmp_path / "_".join(options) if options else tmp_path / "plain"
+    train_classifier(tiny_splits(), "convnet", None, recipe, out, out / "model.pt", out / "history.csv",
+                     accelerator="cpu")
+    return torch.load(out / "model.pt", weights_only=False)["state_dict"]
+
+
+def test_channels_last_trains_the_same_weights(tmp_path):
+    """One optimiser step: nearly the same weights (dropout draws its masks in memory order, so
+    the NHWC run drops other units; longer runs drift apart by more)."""
+    plain = trained_weights(tmp_path, epochs=1, batch_size=64)
+    nhwc = trained_weights(tmp_path, epochs=1, batch_size=64, channels_last=True)
+    for name in plain:
+        torch.testing.assert_close(nhwc[name].contiguous(), plain[name], atol=5e-4, rtol=1e-3)
+
+
+def test_channels_last_forward_is_the_same():
+    from advtransfer.models import build_classifier
+
+    torch.manual_seed(0)
+    model = build_classifier("convnet", 3, 16, 10, [0.5] * 3, [0.25] * 3).eval()
+    x = torch.rand(4, 3, 16, 16)
+    expected = model(x)
+    model.to(memory_format=torch.channels_last)
+    torch.testing.assert_close(model(x.contiguous(memory_format=torch.channels_last)), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_data_on_device_is_a_no_op_without_a_gpu(tmp_path):
+    plain = trained_weights(tmp_path)
+    same = trained_weights(tmp_path, data_on_device=True)
+    for name in plain:
+        torch.testing.assert_close(same[name], plain[name])
+
+
+def test_tensor_loader_on_another_device_gives_the_same_batches():
+    s = tiny_splits()
+    a = [(x.clone(), y.clone()) for x, y in s.train_loader(None, 16, seed=3)]
+    b = [(x.cpu(), y.cpu()) for x, y in s.train_loader(None, 16, seed=3).to("cpu")]
+    for (xa, ya), (xb, yb) in zip(a, b):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
