@@ -6,7 +6,7 @@ import torch
 
 import advtransfer.data as data
 from advtransfer.data import TensorLoader
-from workflow_helpers import snakemake, write_config
+from workflow_helpers import digits_config, snakemake, write_config
 
 
 def test_a_shuffled_pass_is_split_equally_between_processes(monkeypatch):
@@ -26,13 +26,8 @@ def test_a_shuffled_pass_is_split_equally_between_processes(monkeypatch):
 
 @pytest.mark.workflow
 def test_a_recipe_with_two_devices_trains_with_ddp(tmp_path):
-    recipe = {"epochs": 2, "batch_size": 50, "optimizer": "sgd", "lr": 1.0e-2, "devices": 2}
-    config = {
-        "data_dir": str(tmp_path / "data"),
-        "download": False,
-        "datasets": {"digits": {"train_limit": 400, "test_limit": 100, "excluded_classes": [0],
-                                "defences": ["vanilla"], "architectures": {"mlp": {"train": recipe}}}},
-    }
+    recipe = {"epochs": 2, "batch_size": 50, "devices": 2}
+    config = digits_config(tmp_path / "data", excluded=[0], recipe=recipe, train_limit=400)
     configfile = write_config(tmp_path, config)
     model = "results/models/digits/mlp/vanilla/none"
     snakemake(tmp_path, configfile, f"{model}/model.pt")

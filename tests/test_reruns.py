@@ -8,39 +8,19 @@ from collections import Counter
 
 import pytest
 
-from workflow_helpers import planned_jobs, snakemake, write_config
+from workflow_helpers import digits_config, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
-RECIPE = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 1.0e-2, "momentum": 0.9, "nesterov": True}
-
-
-def small_config(data_dir):
-    return {
-        "data_dir": str(data_dir),
-        "download": False,
-        "seed": 0,
-        "figures": {"isomap_max_points": 50},
-        "datasets": {
-            "digits": {
-                "train_limit": 300,
-                "test_limit": 100,
-                "excluded_classes": [0],
-                "defences": ["vanilla"],
-                "attacks": {"n_attack": 20, "batch_size": 20, "run": ["fgm", "bim"],
-                            "params": {"fgm": {"eps": 76.5, "eps_step": 2.55},
-                                       "bim": {"eps": 76.5, "eps_step": 2.55, "max_iter": 3}}},
-                "architectures": {"mlp": {"train": dict(RECIPE)}, "convnet": {"train": dict(RECIPE)}},
-            }
-        },
-    }
+ATTACKS = {"n_attack": 20, "batch_size": 20, "run": ["fgm", "bim"],
+           "params": {"fgm": {"eps": 76.5, "eps_step": 2.55}, "bim": {"eps": 76.5, "eps_step": 2.55, "max_iter": 3}}}
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     """The complete small study; each test plans a run after one edit (dry run, nothing changes)."""
     workdir = tmp_path_factory.mktemp("reruns")
-    config = small_config(workdir / "data")
+    config = digits_config(workdir / "data", ("mlp", "convnet"), excluded=[0], attacks=ATTACKS)
     snakemake(workdir, write_config(workdir, config))
     return workdir, config
 

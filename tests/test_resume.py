@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from advtransfer.training import epochs_done
-from workflow_helpers import ROOT, SNAKEMAKE, snakemake, write_config
+from workflow_helpers import ROOT, SNAKEMAKE, digits_config, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -41,10 +41,8 @@ def first_epoch_saved(checkpoint: Path) -> bool:
 
 def test_killed_training_resumes_from_its_last_epoch(tmp_path):
     workdir = tmp_path.resolve()
-    recipe = {"epochs": EPOCHS, "batch_size": 16, "optimizer": "sgd", "lr": 1.0e-2}
-    config = {"data_dir": str(workdir / "data"), "download": False,
-              "datasets": {"digits": {"excluded_classes": [0], "defences": ["vanilla"],
-                                      "architectures": {"mlp": {"train": recipe}}}}}
+    config = digits_config(workdir / "data", excluded=[0], recipe={"epochs": EPOCHS, "batch_size": 16},
+                           train_limit=None, test_limit=None)
     configfile = write_config(workdir, config)
     target = f"{MODEL}/model.pt"
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),

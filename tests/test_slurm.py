@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from slurm_cluster import Cluster, alive, why_unavailable
-from workflow_helpers import ROOT, snakemake, write_config
+from workflow_helpers import ROOT, digits_config, snakemake, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
@@ -16,25 +16,6 @@ PROFILE = ROOT / "workflow" / "profiles" / "slurm"
 NO_ACCOUNTING = ["--slurm-status-command", "squeue", "--slurm-no-account"]
 # For the test: fail at once, look at finished jobs every few seconds, keep the Slurm logs.
 QUICK = ["--retries", "0", "--slurm-init-seconds-before-status-checks", "2", "--slurm-keep-successful-logs"]
-
-
-def tiny_config(data_dir):
-    recipe = {"epochs": 2, "batch_size": 64, "optimizer": "sgd", "lr": 1.0e-2, "momentum": 0.9, "nesterov": True}
-    return {
-        "data_dir": str(data_dir),
-        "download": False,
-        "seed": 0,
-        "figures": {"isomap_max_points": 50},
-        "datasets": {
-            "digits": {
-                "train_limit": 600,
-                "test_limit": 200,
-                "excluded_classes": [0, 1],
-                "defences": ["vanilla"],
-                "architectures": {"mlp": {"train": recipe}},
-            }
-        },
-    }
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +53,7 @@ def _job_steps(conf: Path) -> list[int]:
 
 def run_study(workdir: Path, *args: str) -> pd.DataFrame:
     workdir.mkdir()
-    configfile = write_config(workdir, tiny_config(workdir / "data"))
+    configfile = write_config(workdir, digits_config(workdir / "data", recipe={"epochs": 2}))
     snakemake(workdir, configfile, *args)
     return pd.read_csv(workdir / "results/tables/metrics_per_class.csv")
 

@@ -50,3 +50,26 @@ def planned_jobs(dry_run_output: str) -> list[tuple[str, dict]]:
         wildcards = dict(kv.split("=", 1) for kv in wm.group(1).split(", ")) if wm else {}
         jobs.append((m.group(1), wildcards))
     return jobs
+
+
+def digits_config(data_dir: Path, architectures=("mlp",), excluded=(0, 1), recipe: dict | None = None,
+                  **dataset_keys) -> dict:
+    """A small study on scikit-learn's digits (offline): one vanilla model per architecture, 1 epoch."""
+    recipe = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 1.0e-2, "momentum": 0.9, "nesterov": True,
+              **(recipe or {})}
+    return {
+        "data_dir": str(data_dir),
+        "download": False,
+        "seed": 0,
+        "figures": {"isomap_max_points": 50},
+        "datasets": {
+            "digits": {
+                "train_limit": 300,
+                "test_limit": 100,
+                "excluded_classes": list(excluded),
+                "defences": ["vanilla"],
+                **dataset_keys,
+                "architectures": {a: {"train": dict(recipe)} for a in architectures},
+            }
+        },
+    }

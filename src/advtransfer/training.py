@@ -195,7 +195,9 @@ class ShuffleEpoch(L.Callback):
     """Tells the training loader which epoch starts: a resumed run shuffles as an uninterrupted one."""
 
     def on_train_epoch_start(self, trainer, module):
-        trainer.train_dataloader.set_epoch(trainer.current_epoch)
+        loader = trainer.train_dataloader
+        if hasattr(loader, "set_epoch"):  # the project's loaders (a DataLoader's sampler is Lightning's)
+            loader.set_epoch(trainer.current_epoch)
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
