@@ -76,7 +76,7 @@ class Cluster:
         srun.chmod(0o755)
         self.conf.write_text(f"""\
 ClusterName=test
-SlurmctldHost={self.host}
+SlurmctldHost={self.host}(127.0.0.1)
 SlurmctldPort={free_port()}
 SlurmdPort={free_port()}
 AuthType=auth/munge
@@ -99,7 +99,7 @@ SlurmdPidFile={r}/slurmd.pid
 SlurmctldLogFile={r}/log/slurmctld.log
 SlurmdLogFile={r}/log/slurmd.log
 GresTypes=gpu
-NodeName={self.host} CPUs={self.cpus} RealMemory={self.memory_mb} Gres=gpu:{self.gpus} State=UNKNOWN
+NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.memory_mb} Gres=gpu:{self.gpus} State=UNKNOWN
 PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
 """)
         (r / "gres.conf").write_text(
@@ -113,7 +113,7 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
                                f"--log-file={r}/log/munged.log", f"--seed-file={r}/munge/munged.seed"])
         self._wait(lambda: (r / "munge" / "munge.socket").exists(), timeout, "munged")
         self._spawn("slurmctld", ["slurmctld", "-D", "-f", str(self.conf)])
-        self._spawn("slurmd", ["slurmd", "-D", "-f", str(self.conf)])
+        self._spawn("slurmd", ["slurmd", "-D", "-N", self.host, "-f", str(self.conf)])
         self._wait(self._node_idle, timeout, "the node to be idle")
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
