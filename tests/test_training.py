@@ -75,3 +75,17 @@ def test_tensor_loader_on_another_device_gives_the_same_batches():
     b = [(x.cpu(), y.cpu()) for x, y in s.train_loader(None, 16, seed=3).to("cpu")]
     for (xa, ya), (xb, yb) in zip(a, b):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_jobs_use_the_threads_snakemake_gives_them(monkeypatch):
+    import os
+
+    from advtransfer.jobs import use_threads
+
+    threads = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    try:
+        use_threads(1)
+        assert torch.get_num_threads() == 1 and os.environ["OMP_NUM_THREADS"] == "1"
+    finally:
+        torch.set_num_threads(threads)

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 
 from advtransfer.gpus import job_devices
 from advtransfer.io import log_to
 
 
+def use_threads(threads: int) -> None:
+    """CPU threads of this job: Snakemake's ``threads`` (1 unless a rule says more), so that jobs
+    running side by side do not oversubscribe the cores."""
+    threads = max(1, int(threads))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)  # for torch imported later in the job
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 @contextlib.contextmanager
 def job(smk):
-    """Run a Snakemake ``script:`` job: output to its ``log:`` file, on the GPUs its ``gpu`` resource asks for.
+    """Run a Snakemake ``script:`` job: output to its ``log:`` file, on the GPUs its ``gpu`` resource
+    asks for, with the CPU threads Snakemake gave it.
 
     See ``advtransfer.gpus``: one free GPU of the workstation per job, or Slurm's devices on a cluster.
     """
+    use_threads(getattr(smk, "threads", 1))
     with log_to(smk.log[0]), job_devices(int(smk.resources.get("gpu", 0))):
         yield
