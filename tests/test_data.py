@@ -96,3 +96,50 @@ def test_atomic_outputs_have_the_usual_mode(tmp_path):
     os.umask(mask)
     assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o666 & ~mask
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # no temporary file left behind
+
+
+def _link_fashion_mnist(data_dir: Path) -> Path:
+    raw = data_dir / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in (SHARED / "fashion-mnist").iterdir():
+        (raw / f.name).symlink_to(f)
+    return raw
+
+
+@pytest.mark.skipif(not (SHARED / "fashion-mnist").exists(), reason="needs the shared Fashion-MNIST files")
+def test_jobs_starting_together_take_turns_unpacking(tmp_path):
+    """A job that finds another unpacking the dataset waits for it instead of reading half-written files."""
+    import subprocess
+    import sys
+    import time
+
+    from advtransfer.io import file_lock
+
+    raw = _link_fashion_mnist(tmp_path)
+    job = ("import sys; from advtransfer.data import load_dataset; print('imported', flush=True); "
+           f"s = load_dataset('fashion_mnist', {str(tmp_path)!r}, download=False); print(len(s.train_y))")
+    with file_lock(tmp_path / ".FashionMNIST.lock"):  # another job is unpacking
+        proc = subprocess.Popen([sys.executable, "-c", job], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "imported"
+        time.sleep(2.0)  # unpacking and reading take well under a second
+        assert proc.poll() is None
+        assert sorted(p.name for p in raw.iterdir() if not p.name.endswith(".gz")) == []
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.split() == ["60000"]
+    assert sorted(p.name for p in raw.iterdir() if not p.name.endswith(".gz")) == [
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
+
+
+def test_unpacking_is_exact_and_leaves_nothing_half_written(tmp_path):
+    import gzip
+
+    from advtransfer.data.sources import unpack_gz
+
+    payload = bytes(range(256)) * 1000
+    (tmp_path / "good-idx1-ubyte.gz").write_bytes(gzip.compress(payload))
+    (tmp_path / "cut-idx1-ubyte.gz").write_bytes(gzip.compress(payload)[:-100])  # an interrupted copy
+    unpack_gz(tmp_path, ["good-idx1-ubyte.gz"])
+    assert (tmp_path / "good-idx1-ubyte").read_bytes() == payload
+    with pytest.raises(DatasetNotFoundError, match="cut-idx1-ubyte.gz"):
+        unpack_gz(tmp_path, ["cut-idx1-ubyte.gz"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut-idx1-ubyte.gz", "good-idx1-ubyte", "good-idx1-ubyte.gz"]

@@ -1,4 +1,4 @@
-"""Atomic file writes: a killed job never leaves a half file that looks complete."""
+"""Atomic file writes (a killed job never leaves a half file that looks complete) and file locks."""
 
 from __future__ import annotations
 
@@ -52,3 +52,25 @@ def log_to(path: str | Path):
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path):
+    """Hold an exclusive lock on ``path`` (created if needed) while the block runs.
+
+    Jobs that prepare the same files (unpacking a dataset, building a cache) take turns. Where the
+    lock file cannot be made (a read-only folder, a system without ``fcntl``) the block runs unlocked:
+    nothing can be written there either.
+    """
+    try:
+        import fcntl
+
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits
-from advtransfer.io import atomic_path
+from advtransfer.io import atomic_path, file_lock
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -47,7 +47,8 @@ def cifar10(data_dir: Path, download: bool) -> ImageSplits:
     if (data_dir / "cifar10").is_dir():
         return load_image_folder(data_dir / "cifar10")
     if download:
-        return _torchvision_cifar10(data_dir, download=True)
+        with file_lock(data_dir / ".cifar10.lock"):  # jobs starting together download once
+            return _torchvision_cifar10(data_dir, download=True)
     raise DatasetNotFoundError(f"CIFAR-10 not found: {_hint(data_dir)}")
 
 
@@ -79,10 +80,23 @@ def load_image_folder(root: Path) -> ImageSplits:
     files = {split: _split_files(root, split) for split in ("train", "test")}
     fingerprint = _fingerprint(root, files)
     cache = root / "cache.pt"
-    if cache.exists():
-        stored = torch.load(cache, weights_only=True)
-        if stored.get("fingerprint") == fingerprint and stored.get("version") == CACHE_VERSION:
-            return ImageSplits(stored["train_x"], stored["train_y"], stored["test_x"], stored["test_y"], list(CLASSES))
+    splits = _read_cache(cache, fingerprint)
+    if splits is None:
+        with file_lock(root / ".cache.lock"):  # one job decodes; the others wait and read its cache
+            splits = _read_cache(cache, fingerprint) or _build_cache(cache, fingerprint, files)
+    return splits
+
+
+def _read_cache(cache: Path, fingerprint: str) -> ImageSplits | None:
+    if not cache.exists():
+        return None
+    stored = torch.load(cache, weights_only=True)
+    if stored.get("fingerprint") != fingerprint or stored.get("version") != CACHE_VERSION:
+        return None
+    return ImageSplits(stored["train_x"], stored["train_y"], stored["test_x"], stored["test_y"], list(CLASSES))
+
+
+def _build_cache(cache: Path, fingerprint: str, files: dict[str, list[tuple[Path, int]]]) -> ImageSplits:
     tensors = {}
     for split, items in files.items():
         x, y = _decode(items)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits
+from advtransfer.io import atomic_path, file_lock
 
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0
@@ -37,17 +40,35 @@ def _torchvision_idx(cls, folder: str, data_dir: Path, download: bool) -> ImageS
     hint = (f"expected the four official files {', '.join(files)} in {raw}/ "
             f"(torchvision downloads them there when `download: true` and the machine is online; "
             f"otherwise copy them there by hand)")
-    # With the official .gz files in place, torchvision's "download" only checks and unpacks them.
-    download = download or all((raw / f).exists() for f in files)
     try:
-        train = cls(str(data_dir), train=True, download=download)
-        test = cls(str(data_dir), train=False, download=download)
+        # Jobs that start together on a fresh data folder take turns: one unpacks (or downloads), the
+        # others then find the files ready instead of reading them half written.
+        with file_lock(data_dir / f".{folder}.lock"):
+            unpack_gz(raw, files)
+            if download and not all((raw / f.removesuffix(".gz")).exists() for f in files):
+                cls(str(data_dir), train=True, download=True)  # fetches and unpacks what is missing
+        train = cls(str(data_dir), train=True, download=False)
+        test = cls(str(data_dir), train=False, download=False)
+    except DatasetNotFoundError:
+        raise
     except RuntimeError as err:  # torchvision: "Dataset not found" or a failed download
         raise DatasetNotFoundError(f"{folder} not found: {hint}. ({err})") from err
     except OSError as err:  # network errors while downloading
         raise DatasetNotFoundError(f"{folder} could not be downloaded: {hint}. ({err})") from err
     return ImageSplits(train.data[:, None].contiguous(), train.targets.long(), test.data[:, None].contiguous(),
                        test.targets.long(), list(train.classes))
+
+
+def unpack_gz(folder: Path, names: list[str]) -> None:
+    """Unpack each ``folder/<name>.gz`` that has no unpacked copy yet, atomically (a killed job leaves none)."""
+    for name in names:
+        packed, unpacked = folder / name, folder / name.removesuffix(".gz")
+        if packed.exists() and not unpacked.exists():
+            try:
+                with gzip.open(packed, "rb") as src, atomic_path(unpacked) as tmp, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            except (OSError, EOFError) as err:
+                raise DatasetNotFoundError(f"could not unpack {packed} into {folder}/: {err}") from err
 
 
 @DATASETS.register("mnist")
