@@ -143,3 +143,21 @@ def test_unpacking_is_exact_and_leaves_nothing_half_written(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="cut-idx1-ubyte.gz"):
         unpack_gz(tmp_path, ["cut-idx1-ubyte.gz"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut-idx1-ubyte.gz", "good-idx1-ubyte", "good-idx1-ubyte.gz"]
+
+
+def test_digits_split_is_kept_and_read_without_scikit_learn(tmp_path):
+    import subprocess
+    import sys
+
+    first = load_dataset("digits", tmp_path)
+    assert len(list((tmp_path / "digits").glob("split-*.pt"))) == 1
+    job = ("import sys, torch; from advtransfer.data import load_dataset; "
+           f"s = load_dataset('digits', {str(tmp_path)!r}); "
+           f"torch.save([s.train_x, s.train_y, s.test_x, s.test_y, s.class_names], {str(tmp_path / 'out.pt')!r}); "
+           "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", job], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False"]
+    again = torch.load(tmp_path / "out.pt", weights_only=True)
+    for a, b in zip(again[:4], (first.train_x, first.train_y, first.test_x, first.test_y)):
+        assert torch.equal(a, b)
+    assert again[4] == first.class_names

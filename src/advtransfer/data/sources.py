@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,25 @@ def digits(data_dir: Path, download: bool) -> ImageSplits:
     """scikit-learn's real 8×8 digits (1797 images, shipped with the library: offline everywhere).
 
     Pixel values 0–16 are scaled to 0–255. A fixed stratified split (seed 0): 80% train, 20% test.
+    The split is kept in ``<data_dir>/digits/`` (one file per scikit-learn version): the jobs that
+    read it then skip importing scikit-learn, a second of each job's start.
     """
+    from importlib.metadata import version
+
+    cache = (data_dir / "digits" /
+             f"split-{DIGITS_SPLIT_SEED}-{DIGITS_TEST_FRACTION}-scikit-learn-{version('scikit-learn')}.pt")
+    if cache.exists():
+        return ImageSplits(**torch.load(cache, weights_only=True))
+    splits = _split_digits()
+    try:
+        with atomic_path(cache) as tmp:  # jobs starting together each write the same file
+            torch.save({k: getattr(splits, k) for k in ("train_x", "train_y", "test_x", "test_y", "class_names")}, tmp)
+    except OSError as err:  # a read-only data folder: the split is made again next time
+        print(f"warning: could not keep the digits split in {cache}: {err}", file=sys.stderr)
+    return splits
+
+
+def _split_digits() -> ImageSplits:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
