@@ -190,7 +190,8 @@ def test_unknown_attack_and_bad_inputs(digits):
 def test_run_attack_table_matches_the_attack(digits):
     model, x, y = digits
     attack = build_attack("fgm", model, **PARAMS["fgm"])
-    df = run_attack(model, x, y, attack, batch_size=16, progress=False)
+    kept = []
+    df = run_attack(model, x, y, attack, batch_size=16, progress=False, keep=kept)
     assert list(df.columns) == ["index", "true_label", "clean_pred", "adv_pred", "success", "l2", "linf"]
     adv = attack(x, y)
     delta = (adv - x).flatten(1) * 255
@@ -199,6 +200,8 @@ def test_run_attack_table_matches_the_attack(digits):
     np.testing.assert_array_equal(df["success"], (predict(model, adv) != y).numpy())
     np.testing.assert_allclose(df["l2"], delta.norm(dim=1).numpy(), rtol=1e-5)
     np.testing.assert_allclose(df["linf"], delta.abs().amax(1).numpy(), rtol=1e-5)
+    assert [len(k) for k in kept] == [16, 16, 16, 12]  # the adversarial images, batch by batch, rounded
+    assert torch.equal(torch.cat(kept), (adv * 255).round().to(torch.uint8))
     uint8 = (x * 255).round().to(torch.uint8)  # the digits are whole pixel values
     pd.testing.assert_frame_equal(run_attack(model, uint8, y, attack, batch_size=64, progress=False), df)
 

@@ -29,12 +29,13 @@ def _predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, attack: Attack,
-               batch_size: int, progress: bool = True) -> pd.DataFrame:
+               batch_size: int, progress: bool = True, keep: list | None = None) -> pd.DataFrame:
     """Attack ``images`` (uint8 0–255, or float in [0, 1]; (n, C, H, W)) in batches, one row per sample.
 
     Columns: index (position in ``images``), true_label, clean_pred, adv_pred, success
     (adv_pred ≠ true_label), l2 and linf (‖x_adv − x‖ on the 0–255 scale). The model is evaluated
-    in evaluation mode and left in the mode it came in.
+    in evaluation mode and left in the mode it came in. With a list ``keep``, the adversarial
+    images are appended to it, batch by batch, as uint8 (rounded) on the CPU.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
@@ -52,6 +53,8 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, att
             x = x_all[start:start + batch_size].to(device, torch.float32)
             y = y_all[start:start + batch_size].to(device)
             x_adv = attack(x, y)
+            if keep is not None:
+                keep.append((x_adv * PIXEL_MAX).round().clamp(0, PIXEL_MAX).to(torch.uint8).cpu())
             delta = (x_adv - x).flatten(1) * PIXEL_MAX
             parts.append(torch.stack([
                 y.double(), _predict(model, x).double(), _predict(model, x_adv).double(),

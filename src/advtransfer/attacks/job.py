@@ -29,15 +29,13 @@ def attack_job(data: dict, model: str, attack: str, params: dict, n_attack: int,
     splits = for_architecture(load_dataset(**data), meta["architecture"])
     images, labels = first_test_images(splits, n_attack)
     adversary = build_attack(attack, classifier, **params)
-    table = run_attack(classifier, images, labels, adversary, batch_size=batch_size, progress=True)
+    kept = [] if images_out else None
+    table = run_attack(classifier, images, labels, adversary, batch_size=batch_size, progress=True, keep=kept)
     write_table(table, out)
     if images_out:
-        adv = torch.cat([adversary(images[i:i + batch_size].float().div(255).to(best_device()),
-                                   labels[i:i + batch_size].to(best_device())).cpu()
-                         for i in range(0, len(labels), batch_size)])
         with atomic_path(images_out) as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, adversarial=(adv * 255).round().clamp(0, 255).to(torch.uint8).numpy(),
-                                original=images.numpy(), labels=labels.numpy())
+            np.savez_compressed(f, adversarial=torch.cat(kept).numpy(), original=images.numpy(),
+                                labels=labels.numpy())
 
 
 def first_test_images(splits, n: int):
