@@ -56,7 +56,7 @@ def log_to(path: str | Path):
 
 @contextlib.contextmanager
 def file_lock(path: str | Path):
-    """Hold an exclusive lock on ``path`` (created if needed) while the block runs.
+    """Hold an exclusive lock on ``path`` (created, with its folder, if needed) while the block runs.
 
     Jobs that prepare the same files (unpacking a dataset, building a cache) take turns. Where the
     lock file cannot be made (a read-only folder, a system without ``fcntl``) the block runs unlocked:
@@ -65,6 +65,7 @@ def file_lock(path: str | Path):
     try:
         import fcntl
 
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except (ImportError, OSError):
         yield
