@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from advtransfer.lots.job import check_lots_config
-from workflow_helpers import ROOT, SHARED_DATA, planned_jobs, snakemake, write_config
+from workflow_helpers import ROOT, SHARED_DATA, link_raw, planned_jobs, snakemake, write_config
+from workflow_helpers import small_config as small_study
 
 needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "mnist").exists(), reason="needs the shared MNIST files")
 
@@ -19,31 +20,16 @@ TARGETS = ["results/tables/lots_comparison.csv", "results/tables/lots_comparison
 
 
 def small_config(data_dir):
-    return {
-        "data_dir": str(data_dir),
-        "download": False,
-        "seed": 0,
-        "datasets": {
-            "mnist": {
-                "train_limit": 2000,
-                "test_limit": 200,
-                "excluded_classes": [0],
-                "defences": ["vanilla"],
-                "lots": {"n_lots": 3, "layers": {"lenet_caffe": LAYERS}, "modes": ["untargeted", "targeted"],
-                         "limit": 1024, "attack_layer": "logits", "visualise": 2},
-                "architectures": {"lenet_caffe": {"train": {
-                    "epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 1.0e-2, "momentum": 0.9,
-                    "nesterov": False, "weight_decay": 5.0e-4}}},
-            }
-        },
-    }
+    return small_study(
+        data_dir, "mnist", {"lenet_caffe": {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 1.0e-2,
+                                            "momentum": 0.9, "nesterov": False, "weight_decay": 5.0e-4}},
+        excluded=[0], train_limit=2000, test_limit=200,
+        lots={"n_lots": 3, "layers": {"lenet_caffe": LAYERS}, "modes": ["untargeted", "targeted"],
+              "limit": 1024, "attack_layer": "logits", "visualise": 2})
 
 
 def link_mnist(data_dir):
-    raw = data_dir / "MNIST" / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    for f in (SHARED_DATA / "mnist").iterdir():
-        (raw / f.name).symlink_to(f)
+    link_raw(data_dir, "MNIST", "mnist")
 
 
 @pytest.fixture(scope="module")

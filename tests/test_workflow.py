@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from workflow_helpers import SHARED_DATA, link_fashion_mnist, planned_jobs, snakemake, write_config
+from workflow_helpers import (SHARED_DATA, link_fashion_mnist, planned_jobs, small_config, snakemake,
+                              write_config)
 
 pytestmark = [
     pytest.mark.workflow,
@@ -13,22 +14,9 @@ pytestmark = [
 RECIPE = {"epochs": 1, "batch_size": 64, "optimizer": "adam", "lr": 1.0e-3}
 
 
-def small_config(data_dir):
-    return {
-        "data_dir": str(data_dir),
-        "download": False,
-        "seed": 0,
-        "figures": {"isomap_max_points": 100},
-        "datasets": {
-            "fashion_mnist": {
-                "train_limit": 3000,
-                "test_limit": 500,
-                "excluded_classes": [0, 7],
-                "defences": ["vanilla"],
-                "architectures": {"mlp": {"train": dict(RECIPE)}, "convnet": {"train": dict(RECIPE)}},
-            }
-        },
-    }
+def fashion_mnist_config(data_dir):
+    return small_config(data_dir, "fashion_mnist", {"mlp": RECIPE, "convnet": RECIPE}, excluded=[0, 7],
+                        train_limit=3000, test_limit=500, isomap_max_points=100)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +24,7 @@ def study(tmp_path_factory):
     """Runs the small study once; the tests below read what it wrote."""
     workdir = tmp_path_factory.mktemp("study")
     link_fashion_mnist(workdir / "data")
-    config = small_config(workdir / "data")
+    config = fashion_mnist_config(workdir / "data")
     configfile = write_config(workdir, config)
     snakemake(workdir, configfile)
     return workdir, config, configfile

@@ -14,13 +14,17 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
-def link_fashion_mnist(data_dir: Path) -> None:
-    """Put the official Fashion-MNIST files where torchvision looks for them (no download)."""
-    raw = data_dir / "FashionMNIST" / "raw"
+def link_raw(data_dir: Path, folder: str, shared: str) -> None:
+    """Put the official files of ``../shared/data/<shared>`` where torchvision looks for them (no download)."""
+    raw = data_dir / folder / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    for f in (SHARED_DATA / "fashion-mnist").iterdir():
+    for f in (SHARED_DATA / shared).iterdir():
         if not (raw / f.name).exists():
             (raw / f.name).symlink_to(f)
+
+
+def link_fashion_mnist(data_dir: Path) -> None:
+    link_raw(data_dir, "FashionMNIST", "fashion-mnist")
 
 
 def write_config(workdir: Path, config: dict, name: str = "config.yaml") -> Path:
@@ -52,24 +56,28 @@ def planned_jobs(dry_run_output: str) -> list[tuple[str, dict]]:
     return jobs
 
 
+def small_config(data_dir: Path, dataset: str, recipes: dict, excluded, train_limit: int, test_limit: int,
+                 isomap_max_points: int | None = None, **dataset_keys) -> dict:
+    """A small study of one dataset, vanilla only: ``recipes`` maps each architecture to its recipe."""
+    config = {"data_dir": str(data_dir), "download": False, "seed": 0}
+    if isomap_max_points:
+        config["figures"] = {"isomap_max_points": isomap_max_points}
+    config["datasets"] = {dataset: {
+        "train_limit": train_limit,
+        "test_limit": test_limit,
+        "excluded_classes": list(excluded),
+        "defences": ["vanilla"],
+        **dataset_keys,
+        "architectures": {a: {"train": dict(r)} for a, r in recipes.items()},
+    }}
+    return config
+
+
 def digits_config(data_dir: Path, architectures=("mlp",), excluded=(0, 1), recipe: dict | None = None,
                   **dataset_keys) -> dict:
     """A small study on scikit-learn's digits (offline): one vanilla model per architecture, 1 epoch."""
     recipe = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 1.0e-2, "momentum": 0.9, "nesterov": True,
               **(recipe or {})}
-    return {
-        "data_dir": str(data_dir),
-        "download": False,
-        "seed": 0,
-        "figures": {"isomap_max_points": 50},
-        "datasets": {
-            "digits": {
-                "train_limit": 300,
-                "test_limit": 100,
-                "excluded_classes": list(excluded),
-                "defences": ["vanilla"],
-                **dataset_keys,
-                "architectures": {a: {"train": dict(recipe)} for a in architectures},
-            }
-        },
-    }
+    dataset_keys = {"train_limit": 300, "test_limit": 100, **dataset_keys}
+    return small_config(data_dir, "digits", {a: recipe for a in architectures}, excluded,
+                        isomap_max_points=50, **dataset_keys)

@@ -18,23 +18,10 @@ class PGD(BIM):
     random point of the L∞ ball (uniform noise in [−ε, ε], clipped to [0, 1]). SPEC §2 uses no random
     start. A sample stops at the first iterate that is misclassified (the random start included).
 
-    Distance Measure : Linf
-
-    Arguments:
-        model (nn.Module): model to attack; images in [0, 1] → class scores.
-        eps (float): maximum perturbation, 0–255 pixel scale. (Default: 8)
-        eps_step (float): step size, 0–255 pixel scale. (Default: 2)
-        max_iter (int): number of steps. (Default: 20)
+    Arguments: those of ``BIM`` (``max_iter`` defaults to 20 here), and
         random_start (bool): start from a random point of the ε-ball. (Default: False)
         seed (int): seed of the random start's generator; a new attack with the same seed draws
             the same noise for the same sequence of calls. (Default: 0)
-        early_stop (bool): stop each sample at its first misclassified iterate; False runs every
-            sample for all ``max_iter`` steps (adversarial training). (Default: True)
-
-    Shape:
-        - images: :math:`(N, C, H, W)`, float, range [0, 1].
-        - labels: :math:`(N)`, true classes :math:`0 \leq y_i <` number of classes.
-        - output: :math:`(N, C, H, W)`, range [0, 1].
 
     Examples::
         >>> attack = PGD(model, eps=8, eps_step=2, max_iter=20, random_start=False)
