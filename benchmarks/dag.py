@@ -28,7 +28,7 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 def dry_run_seconds(configfile: Path, workdir: Path) -> tuple[float, int]:
     """Wall time of ``snakemake -n`` with the Slurm profile, and the number of jobs it lists."""
-    cmd = [SNAKEMAKE, "-n", "--quiet", "rules", "--snakefile", str(ROOT / "Snakefile"), "--directory",
+    cmd = [SNAKEMAKE, "-n", "--quiet", "rules", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--directory",
            str(workdir), "--configfile", str(configfile), "--profile", str(PROFILE)]
     start = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True)
@@ -52,7 +52,7 @@ def submissions(configfile: Path, workdir: Path) -> tuple[Counter, Counter]:
         workflow_api = api.workflow(
             resource_settings=ResourceSettings(cores=1),
             config_settings=ConfigSettings(configfiles=[configfile]),
-            snakefile=ROOT / "Snakefile", workdir=workdir)
+            snakefile=ROOT / "workflow" / "Snakefile", workdir=workdir)
         workflow_api.dag(DAGSettings()).execute_workflow(executor="dryrun", group_settings=group_settings)
         dag = workflow_api._workflow.dag
         jobs = Counter(job.rule.name for job in dag.needrun_jobs(exclude_finished=False))

@@ -11,8 +11,8 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from advtransfer.config import ConfigError, check_config
+from workflow_helpers import ROOT, SNAKEFILE
 
-ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 
@@ -87,7 +87,7 @@ def test_snakemake_stops_before_any_job(tmp_path, config):
     bad.write_text(yaml.safe_dump(config))
     snakemake = Path(sys.executable).with_name("snakemake")
     run = subprocess.run([str(snakemake), "-n", "--configfile", str(bad), "--directory", str(tmp_path),
-                          "--snakefile", str(ROOT / "Snakefile")], capture_output=True, text=True)
+                          "--snakefile", str(SNAKEFILE)], capture_output=True, text=True)
     assert run.returncode != 0
     assert "unknown architecture 'resnet9000'" in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()

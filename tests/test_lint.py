@@ -2,11 +2,11 @@
 
 import subprocess
 
-from workflow_helpers import ROOT, SNAKEMAKE
+from workflow_helpers import ROOT, SNAKEFILE, SNAKEMAKE
 
 
 def test_lint_is_clean():
-    run = subprocess.run([SNAKEMAKE, "--lint", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(ROOT)],
+    run = subprocess.run([SNAKEMAKE, "--lint", "--snakefile", str(SNAKEFILE), "--directory", str(ROOT)],
                          capture_output=True, text=True)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-3000:]

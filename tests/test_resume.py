@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from advtransfer.training import epochs_done
-from workflow_helpers import ROOT, SNAKEMAKE, digits_config, snakemake, write_config
+from workflow_helpers import SNAKEFILE, SNAKEMAKE, digits_config, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -45,7 +45,7 @@ def test_killed_training_resumes_from_its_last_epoch(tmp_path):
                            train_limit=None, test_limit=None)
     configfile = write_config(workdir, config)
     target = f"{MODEL}/model.pt"
-    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+    cmd = [SNAKEMAKE, "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
            "--configfile", str(configfile), "--cores", "1", target]
     run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     checkpoint = workdir / MODEL / "checkpoints/last.ckpt"

@@ -12,6 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+SNAKEFILE = ROOT / "workflow" / "Snakefile"
 
 
 def link_raw(data_dir: Path, folder: str, shared: str) -> None:
@@ -35,7 +36,7 @@ def write_config(workdir: Path, config: dict, name: str = "config.yaml") -> Path
 
 def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the project's Snakefile in ``workdir`` with ``configfile``."""
-    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+    cmd = [SNAKEMAKE, "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
            "--configfile", str(configfile), "--cores", "2", *args]
     run = subprocess.run(cmd, capture_output=True, text=True)
     if check and run.returncode != 0:

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from advtransfer.io import write_table
+
 INPUT_COLUMNS = ["dataset", "architecture", "attack", "class", "dbm", "am", "mean_l2"]
 OUTPUT_COLUMNS = ["dataset", "architecture", "attack", "metric", "n", "n_used",
                   "pearson_r", "p_value", "ci_low", "ci_high"]
@@ -63,3 +65,27 @@ def pearson_table(per_class: pd.DataFrame) -> pd.DataFrame:
                 rows.append({"dataset": dataset, "architecture": architecture, "attack": attack,
                              "metric": metric, **pearson(g[column], g["mean_l2"])})
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+
+
+def table3_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str, table3_md: str,
+               figures: dict[tuple[str, str], str]) -> None:
+    """Table 3 (Pearson r of DBMᵢ / AMᵢ with the attack's per-class Mean L2, vanilla standard
+    classifiers) and one scatter figure per (dataset, attack) (paper 1 Figs 5, 6)."""
+    from advtransfer.figures import correlation_figure, save  # the figures: only this job plots
+
+    joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
+    table = pearson_table(joined)
+    write_table(table, table3_csv, table3_md)
+    for (dataset, attack), path in figures.items():
+        rows = joined[(joined["dataset"] == dataset) & (joined["attack"] == attack)]
+        save(correlation_figure(rows, table[(table["dataset"] == dataset) & (table["attack"] == attack)],
+                                f"{dataset}: {attack}"), path)
+
+
+def table3_input(per_class_attacks: pd.DataFrame, per_class_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Rows (dataset, architecture, attack, class, dbm, am, mean_l2) of the vanilla classifiers."""
+    attacks = per_class_attacks[per_class_attacks["defence"] == "vanilla"]
+    metrics = per_class_metrics[per_class_metrics["defence"] == "vanilla"].rename(columns={"excluded_class": "class"})
+    joined = attacks.merge(metrics[["dataset", "architecture", "class", "dbm", "am"]],
+                           on=["dataset", "architecture", "class"], how="inner")
+    return joined[["dataset", "architecture", "attack", "class", "dbm", "am", "mean_l2"]]

@@ -97,3 +97,17 @@ def correlation_figure(rows, table, title: str):
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def figures_job(soft_labels: list[str], class_names: list[str], title: str, isomap_out: str, histograms_out: str,
+                max_points: int = 500, seed: int = 0) -> None:
+    """Paper 1 Fig 3 (Isomap of each Eᵢ's amalgam proportions) and Fig 4 (H' vs H), one file each."""
+    from advtransfer.metrics import amalgam_histograms
+
+    loaded = [np.load(p) for p in soft_labels]
+    panels = [(int(s["excluded"]), s["amalgam"], s["standard_without"]) for s in loaded]
+    fig = isomap_panels(panels, class_names, title, max_points=max_points, seed=seed)
+    save(fig, isomap_out)
+    fig = histogram_panels([(i, *amalgam_histograms(z, z_std), len(z)) for i, z, z_std in panels],
+                                   class_names, title)
+    save(fig, histograms_out)

@@ -75,3 +75,36 @@ def file_lock(path: str | Path):
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def write_table(df, csv_path: str | Path, md_path: str | Path | None = None, digits: int = 4) -> None:
+    """Write a pandas table as CSV (and Markdown), atomically: the project's one table writer."""
+    with atomic_path(csv_path) as tmp:
+        df.to_csv(tmp, index=False)
+    if md_path is not None:
+        with atomic_path(md_path) as tmp:
+            Path(tmp).write_text(df.to_markdown(index=False, floatfmt=f".{digits}f") + "\n")
+
+
+class UnsafeFileError(RuntimeError):
+    """A file that cannot be loaded without running code (or is damaged); the message names it."""
+
+
+def load_torch(path: str | Path, map_location="cpu"):
+    """``torch.load`` with ``weights_only=True``: tensors and plain values only, never code.
+
+    A file that would need more (a pickled object whose loading runs code) or that is damaged
+    raises ``UnsafeFileError`` naming the file and what to do.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UnsafeFileError(
+            f"{path}: refused to load: it is damaged or holds Python objects that loading would run as code "
+            f"({reason}). Files this project writes hold only tensors and plain values: delete {path} and run "
+            f"the workflow again to make it anew.") from None

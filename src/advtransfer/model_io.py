@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from advtransfer.defences import build_defence
-from advtransfer.io import atomic_path
+from advtransfer.io import atomic_path, load_torch
 from advtransfer.models import Classifier, build_classifier
 
 
@@ -22,12 +22,35 @@ def save_classifier(module, path: str | Path, **meta) -> None:
 
 
 def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Classifier, dict]:
-    """The trained classifier (in eval mode) and its metadata (hparams + meta) from ``save_classifier``."""
-    payload = torch.load(path, map_location=map_location, weights_only=False)
+    """The trained classifier (in eval mode) and its metadata (hparams + meta) from ``save_classifier``.
+
+    Loads tensors and plain values only (``io.load_torch``), and refuses a model whose weights or
+    outputs are not finite (a diverged training) with ``NonFiniteModelError``.
+    """
+    payload = load_torch(path, map_location)
     h = payload["hparams"]
     defence = build_defence(h["defence"], h["defence_params"])
     model = build_classifier(h["architecture"], h["in_channels"], h["image_size"], h["num_classes"],
                              h["mean"], h["std"], defence.input_transforms())
     model.load_state_dict(payload["state_dict"])
     model.eval()
+    check_finite(model, h["in_channels"], h["image_size"], path)
     return model, {**h, **payload["meta"]}
+
+
+class NonFiniteModelError(ValueError):
+    """A trained model whose weights or outputs are NaN or infinite."""
+
+
+def check_finite(model: Classifier, in_channels: int, image_size: int, path: str | Path) -> None:
+    """Refuse ``model`` (read from ``path``) unless its weights, and its outputs on a grey image, are finite."""
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if not bad:
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            scores = model(torch.full((1, in_channels, image_size, image_size), 0.5, device=device))
+        bad = [] if torch.isfinite(scores).all() else ["its outputs"]
+    if bad:
+        raise NonFiniteModelError(
+            f"{path}: the model is not finite ({', '.join(bad[:3])} hold NaN or inf): its training diverged. "
+            f"Retrain it with a lower learning rate; nothing was written.")

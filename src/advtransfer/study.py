@@ -7,22 +7,19 @@ jobs it changes.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 STANDARD = "none"  # the excluded-class wildcard of the standard (all-class) classifier
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
 
+def model_modules(architecture: str, defence: str, attack: str | None = None) -> list[str]:
+    """The modules a job that builds this model (and runs this attack) imports through the registries."""
+    from advtransfer.attacks import ATTACKS
+    from advtransfer.defences import DEFENCES
+    from advtransfer.models import ARCHITECTURES
 
-def code_version() -> str:
-    """A hash of the package's sources: jobs re-run when the science code changes."""
-    h = hashlib.sha256()
-    for path in sorted(_PACKAGE_DIR.rglob("*")):
-        if path.suffix in (".py", ".csv", ".yaml") and "__pycache__" not in path.parts:
-            h.update(str(path.relative_to(_PACKAGE_DIR)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+    modules = [ARCHITECTURES.module(architecture), DEFENCES.module(defence)]
+    if attack is not None:
+        modules.append(ATTACKS.module(attack))
+    return [m for m in modules if m]
 
 
 def dataset_cfg(config: dict, dataset: str) -> dict:

@@ -24,7 +24,7 @@ from lightning.pytorch.plugins.environments import LightningEnvironment
 from torch.nn import functional as F
 
 from advtransfer.defences import Defence, build_defence
-from advtransfer.io import atomic_path
+from advtransfer.io import atomic_path, load_torch
 from advtransfer.model_io import load_classifier, save_classifier  # noqa: F401 (re-exported)
 from advtransfer.models import Classifier, build_classifier
 
@@ -87,6 +87,10 @@ class _LrFactor:
         return TrainRecipe(epochs=1, lr=self.lr, lr_steps=self.lr_steps, lr_exp_tau=self.lr_exp_tau).lr_factor(epoch)
 
 
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the message names the epoch, the value and the recipe."""
+
+
 class ClassifierModule(L.LightningModule):
     """Classification with any registered architecture behind a defence's input transforms."""
 
@@ -123,6 +127,15 @@ class ClassifierModule(L.LightningModule):
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
                  sync_dist=True)
         return loss
+
+    def on_train_epoch_end(self):
+        # Runs before the epoch's checkpoint is saved: a diverged epoch leaves no checkpoint and no model.
+        loss = self.trainer.callback_metrics.get("train_loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise NonFiniteLossError(
+                f"epoch {self.current_epoch + 1}: the training loss is {float(loss)} with the recipe "
+                f"{dict(self.hparams['recipe'])}: training diverged. Lower the learning rate (lr "
+                f"{self.recipe.lr}) and run again; no model was written.")
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
@@ -172,6 +185,11 @@ class History(L.Callback):
         if trainer.is_global_zero:
             write_csv(self.path, self.rows)
 
+    def on_fit_end(self, trainer, module):
+        # A run resumed from a checkpoint that holds every epoch trains none: write what it restored.
+        if trainer.is_global_zero:
+            write_csv(self.path, self.rows)
+
     def state_dict(self):
         return {"rows": self.rows}
 
@@ -218,11 +236,13 @@ class TrainResult:
 def train_classifier(splits, architecture: str, excluded: int | None, recipe: dict, out_dir: str | Path,
                      model_path: str | Path, history_path: str | Path, seed: int = 0,
                      defence: str = "vanilla", defence_params: dict | None = None,
-                     accelerator: str = "auto", devices: int | None = None) -> TrainResult:
+                     accelerator: str = "auto", devices: int | None = None, code: str | None = None) -> TrainResult:
     """Train one classifier on ``splits`` without class ``excluded`` (None = the standard classifier).
 
-    Resumes from ``<out_dir>/checkpoints/last.ckpt`` if present; writes ``model_path`` (weights and
-    the metadata ``load_classifier`` needs) and ``history_path`` atomically.
+    Resumes from ``<out_dir>/checkpoints/last.ckpt`` if it belongs to this job (same recipe, data,
+    defence, seed and training ``code`` version); writes ``model_path`` (weights and the metadata
+    ``load_classifier`` needs) and ``history_path`` atomically, also when the checkpoint already
+    holds every epoch. Checkpoints load as tensors and plain values only (``weights_only``).
     """
     r = TrainRecipe.from_config(recipe)
     L.seed_everything(seed, workers=True, verbose=False)
@@ -243,7 +263,8 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     last = ckpt_dir / "last.ckpt"
     discard_stale_checkpoints(ckpt_dir, {**dict(module.hparams), "seed": seed, "excluded": excluded,
                                          "data": getattr(splits, "fingerprint", None),
-                                         "init_from": file_digest((defence_params or {}).get("init_from"))})
+                                         "init_from": file_digest((defence_params or {}).get("init_from")),
+                                         "code": code})
     resumed = 0
     if last.exists():
         resumed = epochs_done(last)
@@ -267,10 +288,13 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
         enable_progress_bar=terminal, enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
     )
     trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=test_loader,
-                ckpt_path=str(last) if last.exists() else None)
+                ckpt_path=str(last) if last.exists() else None, weights_only=True)
     if trainer.global_rank == 0:
         save_classifier(module, model_path, excluded=excluded, class_names=splits_class_names(splits, excluded))
-    accuracy = float(trainer.callback_metrics.get("test_accuracy", float("nan")))
+    history = callbacks[1].rows
+    accuracy = history[-1]["test_accuracy"] if history else float("nan")
+    print(f"wrote {model_path} and {history_path} ({r.epochs} epochs, test accuracy {accuracy:.4f})",
+          file=sys.stderr, flush=True)
     return TrainResult(accuracy, r.epochs, resumed)
 
 
@@ -297,8 +321,9 @@ def discard_stale_checkpoints(ckpt_dir: Path, job: dict) -> None:
 
 
 def epochs_done(checkpoint: str | Path) -> int:
-    """How many epochs a Lightning checkpoint has completed."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    """How many epochs a Lightning checkpoint has completed (``UnsafeFileError`` for a file that
+    would run code when loaded)."""
+    state = load_torch(checkpoint)
     return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
 
 
@@ -308,10 +333,10 @@ def splits_class_names(splits, excluded: int | None) -> list[str]:
 
 
 def train_job(data: dict, architecture: str, excluded: int | None, recipe: dict, defence: str,
-              defence_params: dict, seed: int, model: str, history: str) -> TrainResult:
+              defence_params: dict, seed: int, model: str, history: str, code: str | None = None) -> TrainResult:
     """The workflow's ``train`` job: load the dataset, train (or resume), write weights and history."""
     from advtransfer.data import for_architecture, load_dataset
 
     splits = for_architecture(load_dataset(**data), architecture)
     return train_classifier(splits, architecture, excluded, recipe, Path(model).parent, model, history,
-                            seed=seed, defence=defence, defence_params=defence_params)
+                            seed=seed, defence=defence, defence_params=defence_params, code=code)

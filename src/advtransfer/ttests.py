@@ -128,7 +128,7 @@ def defence_figure(per_class: pd.DataFrame, dataset: str, path: str | None = Non
 
 def table2_job(per_class_csv: str, table2_csv: str, table2_md: str, figures: dict[str, str]) -> None:
     """The workflow's ``table2`` job: Table 2 over every dataset and one defence figure per dataset."""
-    from advtransfer.zero_shot import write_table
+    from advtransfer.io import write_table
 
     per_class = pd.read_csv(per_class_csv)
     write_table(table2(per_class), table2_csv, table2_md)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from advtransfer.io import atomic_path
+from advtransfer.io import atomic_path, write_table
 from advtransfer.metrics import am, amalgam_histograms, dbm
 
 EVAL_BATCH = 512
@@ -62,15 +62,6 @@ def metrics_job(soft_labels: str, zero_shot_history: str, standard_history: str,
     write_table(pd.DataFrame([row]), out)
 
 
-def write_table(df: pd.DataFrame, csv_path: str | Path, md_path: str | Path | None = None, digits: int = 4) -> None:
-    """Write a table as CSV (and Markdown), atomically."""
-    with atomic_path(csv_path) as tmp:
-        df.to_csv(tmp, index=False)
-    if md_path is not None:
-        with atomic_path(md_path) as tmp:
-            Path(tmp).write_text(df.to_markdown(index=False, floatfmt=f".{digits}f") + "\n")
-
-
 def table1(per_class: pd.DataFrame) -> pd.DataFrame:
     """SPEC §3 Table 1: mean ± std (over the excluded classes, ddof 0) of DBM and AM, vanilla classifiers."""
     vanilla = per_class[per_class["defence"] == "vanilla"]
@@ -88,17 +79,3 @@ def aggregate_job(metrics: list[str], per_class_out: str, table1_csv: str, table
     per_class = per_class.sort_values(["dataset", "architecture", "defence", "excluded_class"], kind="stable")
     write_table(per_class, per_class_out)
     write_table(table1(per_class), table1_csv, table1_md)
-
-
-def figures_job(soft_labels: list[str], class_names: list[str], title: str, isomap_out: str, histograms_out: str,
-                max_points: int = 500, seed: int = 0) -> None:
-    """Paper 1 Fig 3 (Isomap of each Eᵢ's amalgam proportions) and Fig 4 (H' vs H), one file each."""
-    from advtransfer import figures
-
-    loaded = [np.load(p) for p in soft_labels]
-    panels = [(int(s["excluded"]), s["amalgam"], s["standard_without"]) for s in loaded]
-    fig = figures.isomap_panels(panels, class_names, title, max_points=max_points, seed=seed)
-    figures.save(fig, isomap_out)
-    fig = figures.histogram_panels([(i, *amalgam_histograms(z, z_std), len(z)) for i, z, z_std in panels],
-                                   class_names, title)
-    figures.save(fig, histograms_out)

@@ -14,11 +14,11 @@ rule attack:
         images=lambda w, output: (
             output[0].replace(".csv", "_images.npz") if attack_cfg(w.dataset).get("save_images", False) else None
         ),
-        code=CODE,
+        code=model_code("attack"),
     wildcard_constraints:
         attack="|".join(study.ATTACK_NAMES),
     resources:
-        gpu=1,
+        gpu=gpus(1),
     group:
         MODEL_GROUP
     conda:
@@ -38,7 +38,7 @@ rule attacks_per_class:
         report(f"{R}/tables/attacks_per_class.csv", category="Attacks", labels={"table": "attacks per class"}),
     params:
         samples=[keys for _, keys in attack_samples()],
-        code=CODE,
+        code=code("attacks_per_class"),
     conda:
         CONDA_ENV
     log:
@@ -65,7 +65,7 @@ rule table3:
         ],
     params:
         figure_keys=[[d, attack] for d in attacked_datasets() for attack in study.attack_names(config, d)],
-        code=CODE,
+        code=code("table3"),
     conda:
         CONDA_ENV
     log:

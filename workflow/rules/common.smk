@@ -2,11 +2,12 @@
 
 import sys
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
 from snakemake.utils import validate, min_version
 
 from advtransfer import study
+from advtransfer.code import code_version
 from advtransfer.config import ConfigError, check_config
 
 min_version("9.0")
@@ -17,7 +18,31 @@ try:
 except ConfigError as err:
     raise WorkflowError(f"config: {err}") from None
 
-CODE = study.code_version()
+SCRIPTS = Path(workflow.basedir) / "scripts"
+
+
+def code(script, *modules):
+    """Code version of a job running ``scripts/<script>.py`` (and the lazily imported ``modules``):
+    it changes exactly when code the job imports changes (advtransfer.code)."""
+    return code_version(SCRIPTS / f"{script}.py", modules=modules)
+
+
+def model_code(script):
+    """Code version of a job that loads a trained model: its script, architecture, defence, and attack if any."""
+    return lambda w: code(
+        script, *study.model_modules(w.architecture, getattr(w, "defence", "vanilla"), getattr(w, "attack", None))
+    )
+
+
+# A run that allows no GPU (the default profile's `gpu: 0`) gives its jobs none: they run on the CPU.
+_GPU_LIMIT = workflow.global_resources.get("gpu")
+NO_GPU = _GPU_LIMIT is not None and _GPU_LIMIT.value == 0
+
+
+def gpus(n):
+    """The GPUs a job asks for: ``n``, or 0 when the run allows none."""
+    return 0 if NO_GPU else n
+
 CONDA_ENV = "../../envs/environment.yaml"  # for --use-conda; the same pins as pyproject.toml
 R = "results"
 # Jobs of one trained model (soft-labels, metrics, attacks) share one cluster submission; the

@@ -14,7 +14,7 @@ rule table2:
         ],
     params:
         datasets=defended_datasets(),
-        code=CODE,
+        code=code("table2"),
     conda:
         CONDA_ENV
     log:

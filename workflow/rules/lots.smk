@@ -32,11 +32,11 @@ rule lots:
         modes=study.lots_param(config, "modes"),
         n_lots=study.lots_param(config, "n_lots"),
         limit=study.lots_param(config, "limit"),
-        code=CODE,
+        code=model_code("lots_attempts"),
     wildcard_constraints:
         layer=r"[\w.]+",
     resources:
-        gpu=1,
+        gpu=gpus(1),
     group:
         MODEL_GROUP
     conda:
@@ -61,9 +61,9 @@ rule lots_baselines:
         modes=study.lots_param(config, "modes"),
         n_lots=study.lots_param(config, "n_lots"),
         limit=study.lots_param(config, "limit"),
-        code=CODE,
+        code=model_code("lots_attempts"),
     resources:
-        gpu=1,
+        gpu=gpus(1),
     group:
         MODEL_GROUP
     conda:
@@ -83,7 +83,7 @@ rule lots_comparison:
         table=report(f"{R}/tables/lots_comparison.csv", category="LOTS", labels={"table": "FGS, FGV, HC and LOTS"}),
         table_md=f"{R}/tables/lots_comparison.md",
     params:
-        code=CODE,
+        code=code("lots_comparison"),
     conda:
         CONDA_ENV
     log:
@@ -102,9 +102,9 @@ rule lots_attack:
         layer=study.lots_param(config, "attack_layer"),
         limit=study.lots_param(config, "limit"),
         n_attack=lambda w: study.dataset_cfg(config, w.dataset).get("attacks", {}).get("n_attack", 1000),
-        code=CODE,
+        code=model_code("lots_attack"),
     resources:
-        gpu=1,
+        gpu=gpus(1),
     group:
         MODEL_GROUP
     conda:
@@ -132,9 +132,9 @@ rule lots_figure:
         data=lambda w: study.data_params(config, w.dataset),
         layers=study.lots_param(config, "layers"),
         n=study.lots_param(config, "visualise"),
-        code=CODE,
+        code=model_code("lots_figure"),
     resources:
-        gpu=1,
+        gpu=gpus(1),
     conda:
         CONDA_ENV
     log:

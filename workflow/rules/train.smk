@@ -10,9 +10,9 @@ rule train:
     params:
         job=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence, train_inputs(w).get("base")),
         excluded=lambda w: study.excluded_value(w.excluded),
-        code=CODE,
+        code=model_code("train"),
     resources:
-        gpu=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence)["recipe"].get("devices", 1),
+        gpu=lambda w: gpus(study.train_params(config, w.dataset, w.architecture, w.defence)["recipe"].get("devices", 1)),
     conda:
         CONDA_ENV
     log:

@@ -9,9 +9,9 @@ rule soft_labels:
         f"{R}/soft_labels/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.npz",
     params:
         data=lambda w: study.data_params(config, w.dataset),
-        code=CODE,
+        code=model_code("soft_labels"),
     resources:
-        gpu=1,
+        gpu=gpus(1),
     group:
         MODEL_GROUP
     conda:
@@ -32,7 +32,7 @@ rule metrics:
     output:
         f"{R}/metrics/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.csv",
     params:
-        code=CODE,
+        code=code("metrics"),
     group:
         MODEL_GROUP
     conda:
@@ -53,7 +53,7 @@ rule aggregate:
         table1=report(f"{R}/tables/table1.csv", category="Raw Zero-Shot", labels={"table": "Table 1"}),
         table1_md=f"{R}/tables/table1.md",
     params:
-        code=CODE,
+        code=code("aggregate"),
     conda:
         CONDA_ENV
     log:
@@ -86,7 +86,7 @@ rule zero_shot_figures:
         data=lambda w: study.data_params(config, w.dataset),
         max_points=config.get("figures", {}).get("isomap_max_points", 500),
         seed=config.get("seed", 0),
-        code=CODE,
+        code=code("zero_shot_figures"),
     conda:
         CONDA_ENV
     log:

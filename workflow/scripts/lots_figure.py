@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.lots.job import figure_job
+from advtransfer.lots.visualise import figure_job
 
 p = snakemake.params
 with job(snakemake):

@@ -1,4 +1,4 @@
-from advtransfer.attacks.job import table3_job
+from advtransfer.correlation import table3_job
 from advtransfer.jobs import job
 
 with job(snakemake):

@@ -3,4 +3,4 @@ from advtransfer.training import train_job
 
 with job(snakemake):
     train_job(**snakemake.params.job, excluded=snakemake.params.excluded,
-              model=snakemake.output.model, history=snakemake.output.history)
+              model=snakemake.output.model, history=snakemake.output.history, code=snakemake.params.code)

@@ -1,6 +1,6 @@
 from advtransfer.data import load_dataset
 from advtransfer.jobs import job
-from advtransfer.zero_shot import figures_job
+from advtransfer.figures import figures_job
 
 p = snakemake.params
 with job(snakemake):

@@ -1,6 +1,6 @@
 """Paper 1's attacks (SPEC §2): FGM (minimal), BIM, PGD, DeepFool, NewtonFool.
 
-Register an attack with ``@ATTACKS.register("name")`` on an ``Attack`` subclass whose constructor
+Register an attack with ``@ATTACKS.register("name")`` (and its module in ``ATTACKS``' table) on an ``Attack`` subclass whose constructor
 takes ``model`` and then the attack's config parameters as keyword arguments (magnitudes on the
 0–255 pixel scale); ``build_attack`` instantiates one from the config. Conventions shared by all
 attacks are in ``advtransfer.attacks.base``.
@@ -12,7 +12,8 @@ from torch import nn
 
 from advtransfer.registry import Registry
 
-ATTACKS: Registry = Registry("attack")
+ATTACKS: Registry = Registry(
+    "attack", {name: f"advtransfer.attacks.{name}" for name in ("fgm", "bim", "pgd", "deepfool", "newtonfool")})
 
 
 def build_attack(name: str, model: nn.Module, **params):
@@ -28,11 +29,14 @@ def build_attack(name: str, model: nn.Module, **params):
         raise ValueError(f"attack {name!r}: bad parameters {params!r} ({err})") from None
 
 
-# Import the attack modules so they register themselves.
-from advtransfer.attacks import bim, deepfool, fgm, newtonfool, pgd  # noqa: E402,F401
-from advtransfer.attacks.base import Attack, to_unit_scale  # noqa: E402,F401
-from advtransfer.attacks.bim import BIM  # noqa: E402,F401
-from advtransfer.attacks.deepfool import DeepFool  # noqa: E402,F401
-from advtransfer.attacks.fgm import FGM  # noqa: E402,F401
-from advtransfer.attacks.newtonfool import NewtonFool  # noqa: E402,F401
-from advtransfer.attacks.pgd import PGD  # noqa: E402,F401
+# The classes, imported on first use (``from advtransfer.attacks import PGD``): a job imports only its attack.
+_CLASSES = {"Attack": "base", "to_unit_scale": "base", "BIM": "bim", "DeepFool": "deepfool", "FGM": "fgm",
+            "NewtonFool": "newtonfool", "PGD": "pgd"}
+
+
+def __getattr__(name: str):
+    if name in _CLASSES:
+        import importlib
+
+        return getattr(importlib.import_module(f"advtransfer.attacks.{_CLASSES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from advtransfer.io import atomic_path
-from advtransfer.zero_shot import write_table
+from advtransfer.io import atomic_path, write_table
 
 KEYS = ["dataset", "architecture", "defence", "attack"]
 
@@ -60,28 +59,3 @@ def attacks_per_class_job(samples: list[str], keys: list[dict], out: str) -> Non
     frames = [attacks_per_class(pd.read_csv(path)).assign(**k) for path, k in zip(samples, keys)]
     table = pd.concat(frames, ignore_index=True)
     write_table(table[KEYS + [c for c in table.columns if c not in KEYS]], out)
-
-
-def table3_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str, table3_md: str,
-               figures: dict[tuple[str, str], str]) -> None:
-    """Table 3 (Pearson r of DBMᵢ / AMᵢ with the attack's per-class Mean L2, vanilla standard
-    classifiers) and one scatter figure per (dataset, attack) (paper 1 Figs 5, 6)."""
-    from advtransfer.correlation import pearson_table
-    from advtransfer.figures import correlation_figure, save
-
-    joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
-    table = pearson_table(joined)
-    write_table(table, table3_csv, table3_md)
-    for (dataset, attack), path in figures.items():
-        rows = joined[(joined["dataset"] == dataset) & (joined["attack"] == attack)]
-        save(correlation_figure(rows, table[(table["dataset"] == dataset) & (table["attack"] == attack)],
-                                f"{dataset}: {attack}"), path)
-
-
-def table3_input(per_class_attacks: pd.DataFrame, per_class_metrics: pd.DataFrame) -> pd.DataFrame:
-    """Rows (dataset, architecture, attack, class, dbm, am, mean_l2) of the vanilla classifiers."""
-    attacks = per_class_attacks[per_class_attacks["defence"] == "vanilla"]
-    metrics = per_class_metrics[per_class_metrics["defence"] == "vanilla"].rename(columns={"excluded_class": "class"})
-    joined = attacks.merge(metrics[["dataset", "architecture", "class", "dbm", "am"]],
-                           on=["dataset", "architecture", "class"], how="inner")
-    return joined[["dataset", "architecture", "attack", "class", "dbm", "am", "mean_l2"]]

@@ -11,7 +11,8 @@ A ``Defence`` contributes
   that fine-tunes a trained classifier (LOTS adversarial training) sets ``init_from`` to the path of
   that classifier's weights (``advtransfer.training.save_classifier``) and starts from them.
 
-``vanilla`` is the no-defence case. Register a defence with ``@DEFENCES.register("name")`` on a
+``vanilla`` is the no-defence case. Register a defence with ``@DEFENCES.register("name")`` (and its
+module in the table below) on a
 class whose constructor takes the defence's config parameters as keyword arguments; a bad value
 raises ``ValueError`` naming the defence and the parameter (``check_param``).
 """
@@ -25,7 +26,14 @@ from torch import nn
 
 from advtransfer.registry import Registry
 
-DEFENCES: Registry = Registry("defence")
+DEFENCES: Registry = Registry("defence", {
+    "vanilla": "advtransfer.defences",
+    **dict.fromkeys(("label_smoothing", "gaussian_augmentation", "adversarial_training"),
+                    "advtransfer.defences.training_time"),
+    **dict.fromkeys(("feature_squeezing", "spatial_smoothing", "thermometer_encoding"),
+                    "advtransfer.defences.transforms"),
+    "lots_at": "advtransfer.defences.lots_at",
+})
 
 
 class Defence:
@@ -62,7 +70,9 @@ def load_initial_weights(model: nn.Module, path: str | Path) -> None:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"the classifier to start from, {path}, does not exist")
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    from advtransfer.io import load_torch
+
+    payload = load_torch(path)
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as err:
@@ -92,17 +102,22 @@ def build_defence(name: str, params: dict | None = None) -> Defence:
     """Instantiate a registered defence with its config parameters (``ValueError`` if unknown or bad)."""
     if name not in DEFENCES:
         raise ValueError(f"unknown defence {name!r}; known: {', '.join(DEFENCES.names())}")
-    cls = DEFENCES.get(name)
+    cls = DEFENCES.get(name)  # imports the defence's module
     try:
         return cls(**(params or {}))
     except TypeError as err:
         raise ValueError(f"defence {name!r}: bad parameters {params!r} ({err})") from None
 
 
-# Import the defence modules so they register themselves.
-from advtransfer.defences import training_time, transforms  # noqa: E402,F401
-from advtransfer.defences.training_time import (  # noqa: E402,F401
-    AdversarialTraining, GaussianAugmentation, LabelSmoothing, smoothed_targets)
-from advtransfer.defences.transforms import (  # noqa: E402,F401
-    FeatureSqueezing, SpatialSmoothing, ThermometerEncoding)
-from advtransfer.defences import lots_at  # noqa: E402,F401
+# The classes, imported on first use: a job imports only the defence it trains or loads.
+_CLASSES = {"AdversarialTraining": "training_time", "GaussianAugmentation": "training_time",
+            "LabelSmoothing": "training_time", "smoothed_targets": "training_time",
+            "FeatureSqueezing": "transforms", "SpatialSmoothing": "transforms", "ThermometerEncoding": "transforms"}
+
+
+def __getattr__(name: str):
+    if name in _CLASSES:
+        import importlib
+
+        return getattr(importlib.import_module(f"advtransfer.defences.{_CLASSES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -101,11 +101,11 @@ class AdversarialTraining(Defence):
     def attack(self, model):
         """The PGD attack on ``model`` (built once per model, so its random start keeps drawing)."""
         if self._attack is None or self._attack.model is not model:
-            from advtransfer.attacks import build_attack
+            from advtransfer.attacks.pgd import PGD
 
-            self._attack = build_attack("pgd", model, eps=self.eps, eps_step=self.eps_step,
-                                        max_iter=self.max_iter, random_start=self.random_start, seed=self.seed,
-                                        early_stop=False)  # Madry: every example takes all steps
+            self._attack = PGD(model, eps=self.eps, eps_step=self.eps_step, max_iter=self.max_iter,
+                               random_start=self.random_start, seed=self.seed,
+                               early_stop=False)  # Madry: every example takes all steps
         return self._attack
 
     def training_loss(self, module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

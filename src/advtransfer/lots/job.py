@@ -15,7 +15,7 @@ from advtransfer.lots.comparison import choose_targets, comparison_table, lots_c
 from advtransfer.lots.direction import lots_direction
 from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features
 from advtransfer.lots.search import DEFAULT_LIMIT, line_search
-from advtransfer.zero_shot import write_table
+from advtransfer.io import write_table
 
 KEYS = ["dataset", "architecture", "defence"]
 
@@ -144,14 +144,3 @@ def comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> None:
               for key, group in attempts.groupby(KEYS, sort=False)]
     table = pd.concat(tables, ignore_index=True)
     write_table(table[KEYS + [c for c in table.columns if c not in KEYS]], out_csv, out_md)
-
-
-def figure_job(data: dict, model: str, layers: list, n: int, out: str) -> None:
-    """Paper 2 Figs 1, 3 (``lots_figure``) for the first ``n`` test images; the targeted LOTS image of
-    each goes towards the target image of its runner-up class."""
-    from advtransfer.figures import save
-    from advtransfer.lots.visualise import lots_figure
-
-    classifier, images, _, targets, class_names = _load(data, model)
-    _, runner_up = top_two(classifier, images[:n])
-    save(lots_figure(classifier, images[:n], layers, targets[runner_up], runner_up, class_names=class_names), out)

@@ -122,3 +122,14 @@ def lots_figure(
     if path is not None:
         figure.savefig(path, dpi=150)
     return figure
+
+
+def figure_job(data: dict, model: str, layers: list, n: int, out: str) -> None:
+    """Paper 2 Figs 1, 3 (``lots_figure``) for the first ``n`` test images; the targeted LOTS image of
+    each goes towards the target image of its runner-up class."""
+    from advtransfer.figures import save
+    from advtransfer.lots.job import _load, top_two
+
+    classifier, images, _, targets, class_names = _load(data, model)
+    _, runner_up = top_two(classifier, images[:n])
+    save(lots_figure(classifier, images[:n], layers, targets[runner_up], runner_up, class_names=class_names), out)

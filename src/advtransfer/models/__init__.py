@@ -4,7 +4,8 @@ Every classifier in the project maps float images in [0, 1], shape (B, C, H, W),
 ``Classifier`` = input-transform defences → per-channel standardisation → architecture body, so
 attacks and LOTS always see the whole model as deployed and work on the [0, 1] pixel scale.
 
-Register a new architecture with ``@ARCHITECTURES.register("name")`` on a factory
+Register a new architecture with ``@ARCHITECTURES.register("name")`` (and its module in the table
+below, so that it is imported when first used) on a factory
 ``f(in_channels, image_size, num_classes) -> nn.Module``. A body whose outputs are not logits
 (CapsNet's capsule lengths) sets the attribute ``output_kind = "lengths"``; see
 ``advtransfer.softlabels``.
@@ -20,7 +21,14 @@ from torch import nn
 from advtransfer.registry import Registry
 
 ArchitectureFactory = Callable[[int, int, int], nn.Module]
-ARCHITECTURES: Registry[ArchitectureFactory] = Registry("architecture")
+ARCHITECTURES: Registry[ArchitectureFactory] = Registry("architecture", {
+    "mlp": "advtransfer.models.mlp", "convnet": "advtransfer.models.convnet",
+    "lenet_caffe": "advtransfer.models.lenet_caffe", "capsnet": "advtransfer.models.capsnet",
+    **dict.fromkeys(("lenet", "vgg16", "allconv", "nin"), "advtransfer.models.cifar"),
+    **dict.fromkeys(("resnet32", "wrn16_8"), "advtransfer.models.resnets"),
+    **dict.fromkeys(("densenet100_12", "densenet_bc100_12"), "advtransfer.models.densenet"),
+    **dict.fromkeys(("resnet50", "inception_v3"), "advtransfer.models.imagenet"),
+})
 
 
 class Standardize(nn.Module):
@@ -78,7 +86,3 @@ def build_classifier(
     if channels != in_channels and not isinstance(standardize, nn.Identity):
         raise ValueError("a transform that changes the channel count must set standardize = False")
     return Classifier(factory(channels, image_size, num_classes), standardize, transforms)
-
-
-# Import the architecture modules so they register themselves.
-from advtransfer.models import mlp, convnet, lenet_caffe, cifar, resnets, densenet, capsnet, imagenet  # noqa: E402,F401
