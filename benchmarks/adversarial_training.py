@@ -1,8 +1,8 @@
-"""Madry adversarial training (SPEC §2 defence table) measurably resists PGD on real Fashion-MNIST.
+"""Madry adversarial training (method §2.5) measurably resists PGD on real Fashion-MNIST.
 
 Trains a small classifier twice on a subset of Fashion-MNIST, vanilla and ``adversarial_training``
-(ε 0.1·255 = 25.5, step ε/4, 10 steps, random start: SPEC's CIFAR-10 setting 8 / 2 / 10 scaled to
-Fashion-MNIST), then attacks the first test images of each with PGD (no random start, SPEC §2) at
+(ε 0.1·255 = 25.5, step ε/4, 10 steps, random start: method §2's CIFAR-10 setting 8 / 2 / 10 scaled to
+Fashion-MNIST), then attacks the first test images of each with PGD (no random start, method §2) at
 the training ε and at the attack table's ε 76.5, and prints clean accuracy and PGD success rates.
 
     python benchmarks/adversarial_training.py --data ../shared/data/fashion-mnist

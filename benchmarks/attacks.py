@@ -1,9 +1,10 @@
-"""Speed and success of paper 1's attacks (SPEC §2): the project against ART and torchattacks.
+"""Speed and success of paper 1's attacks (method §2): the project against ART and torchattacks.
 
 Trains a small classifier (the Caffe LeNet) briefly on real Fashion-MNIST, then attacks the same
-test images (the first ones it classifies correctly, so that every library attacks every image) with SPEC §2's Fashion-MNIST parameters, in one batch, with each library's
-implementation: ART 1.20.1 (the reference code's library) and torchattacks when it can be imported
-(it has BIM, PGD and DeepFool; install it apart, e.g.
+test images (the first ones it classifies correctly, so that every library attacks every image) with
+method §2.6's Fashion-MNIST parameters, in one batch, with each library's implementation: ART 1.20.1
+(the reference code's library) and torchattacks when it can be imported (it has BIM, PGD and
+DeepFool; install it apart, e.g.
 ``pip install --no-deps --target /tmp/torchattacks torchattacks==3.5.1`` and run with
 ``PYTHONPATH=/tmp/torchattacks``). Prints images per second, the speed-up over ART and over
 torchattacks (TA), success rates and the Mean L2 score (0–255 scale, successful images) side by side.
@@ -29,7 +30,7 @@ from advtransfer.attacks import build_attack, to_unit_scale
 from advtransfer.data import to_float
 from advtransfer.models import build_classifier
 
-# SPEC §2's two columns of attack parameters
+# method §2's two columns of attack parameters
 COLUMNS = {
     "fashion_mnist": {
         "fgm": {"eps": 76.5, "eps_step": 2.55},
@@ -129,7 +130,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--attacks", nargs="+", default=list(PARAMS), choices=list(PARAMS))
     parser.add_argument("--column", default="fashion_mnist", choices=list(COLUMNS),
-                        help="which of SPEC §2's parameter columns to use (default: the dataset's own)")
+                        help="which of method §2's parameter columns to use (default: the dataset's own)")
     args = parser.parse_args()
     PARAMS.update(COLUMNS[args.column])
     torch.set_num_threads(args.threads)
@@ -144,7 +145,7 @@ def main() -> None:
     x, y = x[right][:args.images], y[right][:args.images]
     print(f"Fashion-MNIST, lenet_caffe trained {args.epochs} epochs on {args.train} images (test accuracy "
           f"{right.float().mean():.3f}); the first {len(y)} correctly classified test images in one batch; "
-          f"{args.threads} torch thread(s); SPEC §2's {args.column} parameters")
+          f"{args.threads} torch thread(s); method §2's {args.column} parameters")
     art = art_attacks(model, len(y))
     other = torchattacks_attacks(model)
     if not other:

@@ -1,4 +1,4 @@
-"""One CIFAR-10 training epoch per architecture of SPEC §2, timed on this machine's CPU.
+"""One CIFAR-10 training epoch per architecture of method §2, timed on this machine's CPU.
 
 Each architecture is built as deployed (standardisation + body, ``build_classifier``) and trained
 with SGD (momentum 0.9, Nesterov) on batches of 64 real CIFAR-10 images, the recipes' batch size,

@@ -1,7 +1,7 @@
-"""LeNet and ResNet-32 learn real CIFAR-10 (SPEC §2): a short training far above chance (10%).
+"""LeNet and ResNet-32 learn real CIFAR-10 (method §2): a short training far above chance (10%).
 
 Trains both with the project's training job (``advtransfer.training.train_classifier``: Lightning,
-the SPEC §2 optimiser settings, batch 64) on the JPEG copy of CIFAR-10 for a few minutes of CPU
+the method §2 optimiser settings, batch 64) on the JPEG copy of CIFAR-10 for a few minutes of CPU
 time, then prints the accuracy on the first test images (all classes: chance is 10%).
 
     python benchmarks/cifar_short_training.py [--data DIR] [--threads 1]
@@ -23,7 +23,7 @@ from cifar_epoch import DEFAULT_DATA, cifar10_jpeg
 from advtransfer.training import train_classifier
 
 RUNS = {
-    # SPEC §2 recipes, shortened: LeNet SGD 0.01, wd 1e-4; ResNet-32 SGD 0.1, wd 1e-4
+    # method §2 recipes, shortened: LeNet SGD 0.01, wd 1e-4; ResNet-32 SGD 0.1, wd 1e-4
     "lenet": dict(train=50_000, recipe=dict(epochs=3, lr=0.01, weight_decay=1e-4)),
     "resnet32": dict(train=5_000, recipe=dict(epochs=2, lr=0.1, weight_decay=1e-4)),
 }

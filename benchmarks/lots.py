@@ -1,4 +1,4 @@
-"""LOTS line search (SPEC §4): attempts per second, batched over all (origin, target) pairs against
+"""LOTS line search (method §4): attempts per second, batched over all (origin, target) pairs against
 one pair at a time, in one process.
 
 A Caffe LeNet (``lenet_caffe``) is trained for one epoch on the first ``--train`` real MNIST

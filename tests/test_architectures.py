@@ -1,4 +1,4 @@
-"""CIFAR-10 and Sub-ImageNet architectures (SPEC §2) and CapsNet's pieces (SPEC §1–2)."""
+"""CIFAR-10 and Sub-ImageNet architectures (method §2) and CapsNet's pieces (method §1–2)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Invariants of paper 1's attacks (SPEC §2) and of their evaluation and correlation (SPEC §3).
+"""Invariants of paper 1's attacks (method §2) and of their evaluation and correlation (method §3).
 
 A ConvNet trained for a few seconds on scikit-learn's 8×8 digits is attacked on the first test
 images; correctness against ART is in ``test_attacks_art.py``.
@@ -22,7 +22,7 @@ from advtransfer.registry import UnknownNameError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-# SPEC §2's Fashion-MNIST column, fewer iterations: strong enough to fool most digits
+# method §2's Fashion-MNIST column, fewer iterations: strong enough to fool most digits
 PARAMS = {
     "fgm": {"eps": 76.5, "eps_step": 2.55},
     "bim": {"eps": 76.5, "eps_step": 2.55, "max_iter": 30},

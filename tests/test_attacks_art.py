@@ -122,7 +122,7 @@ def test_newtonfool_equals_art_up_to_early_stopping(setup):
 
 
 def test_newtonfool_is_at_least_as_strong_as_art(setup):
-    """SPEC §2's setting on the raw images. ART clips only after its last step and goes on after the
+    """method §2's setting on the raw images. ART clips only after its last step and goes on after the
     label has changed (towards p_y = 1/K), which loses successes and adds distance; the project
     clips every step and stops at the first misclassified iterate. So the comparison is one-sided."""
     model, x, y, _, softmax_classifier = setup

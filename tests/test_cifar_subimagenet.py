@@ -1,4 +1,4 @@
-"""The CIFAR-10 and Sub-ImageNet sources (SPEC §1–2) on tiny folders made here."""
+"""The CIFAR-10 and Sub-ImageNet sources (method §1–2) on tiny folders made here."""
 
 import csv
 import tarfile

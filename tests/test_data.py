@@ -1,4 +1,4 @@
-"""Class removal, label remap, evaluation sets and dataset loading (SPEC §1)."""
+"""Class removal, label remap, evaluation sets and dataset loading (method §1)."""
 
 from pathlib import Path
 

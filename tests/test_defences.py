@@ -1,4 +1,4 @@
-"""Defences of SPEC §2: hand-computed transforms, training-time parts, config errors, training."""
+"""Defences of method §2: hand-computed transforms, training-time parts, config errors, training."""
 
 from __future__ import annotations
 

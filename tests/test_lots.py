@@ -1,4 +1,4 @@
-"""LOTS, FGS, FGV, HC and the line search (SPEC §4)."""
+"""LOTS, FGS, FGV, HC and the line search (method §4)."""
 
 import shutil
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""LOTS adversarial training (SPEC §4): the defence ``lots_at``."""
+"""LOTS adversarial training (method §4): the defence ``lots_at``."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""The LOTS stage of the workflow (SPEC §4) on real MNIST at small size, the MNIST preset's plan, and
+"""The LOTS stage of the workflow (method §4) on real MNIST at small size, the MNIST preset's plan, and
 the config check of LOTS layers."""
 
 import copy

@@ -1,4 +1,4 @@
-"""DBM and AM (SPEC §1) against values computed by hand."""
+"""DBM and AM (method §1) against values computed by hand."""
 
 import math
 

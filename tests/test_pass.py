@@ -1,4 +1,4 @@
-"""PASS (SPEC §4): ECC homography alignment, then SSIM averaged over the whole image."""
+"""PASS (method §4): ECC homography alignment, then SSIM averaged over the whole image."""
 
 import gzip
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Soft-labels and the removal of the excluded class (SPEC §1)."""
+"""Soft-labels and the removal of the excluded class (method §1)."""
 
 import pytest
 import torch

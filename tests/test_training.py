@@ -1,4 +1,4 @@
-"""Training recipes (SPEC §2): schedules by hand, and the speed options leave the CPU path exact."""
+"""Training recipes (method §2): schedules by hand, and the speed options leave the CPU path exact."""
 
 import math
 

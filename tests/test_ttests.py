@@ -1,4 +1,4 @@
-"""SPEC §3 Table 2: paired t-tests of vanilla vs defended DBM/AM, Holm's correction, pooled rows."""
+"""method §3 Table 2: paired t-tests of vanilla vs defended DBM/AM, Holm's correction, pooled rows."""
 
 from __future__ import annotations
 

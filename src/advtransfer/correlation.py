@@ -1,4 +1,4 @@
-"""Table 3 of SPEC §3: Pearson correlation between the per-class metrics and the Mean L2 score.
+"""Table 3 of method §3: Pearson correlation between the per-class metrics and the Mean L2 score.
 
 Per (dataset, architecture, attack) and metric (DBM, AM): Pearson r and its p-value between the N
 per-class metric values (DBMᵢ, AMᵢ) and the N per-class Mean L2 scores of that attack on the vanilla

@@ -1,4 +1,4 @@
-"""Figures of SPEC §3 (matplotlib, no display needed)."""
+"""Figures of method §3 (matplotlib, no display needed)."""
 
 from __future__ import annotations
 

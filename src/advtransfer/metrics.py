@@ -1,4 +1,4 @@
-"""Raw Zero-Shot metrics (SPEC §1): DBM and AM of one excluded class.
+"""Raw Zero-Shot metrics (method §1): DBM and AM of one excluded class.
 
 Pure functions on arrays: ``z`` holds the Raw Zero-Shot classifier C₋ᵢ's amalgam proportions of the
 n samples of Eᵢ, shape (n, N − 1); ``z_std`` the standard classifier C's soft-labels of the same

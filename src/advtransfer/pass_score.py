@@ -1,4 +1,4 @@
-"""PASS, the perceptual adversarial similarity score (SPEC §4).
+"""PASS, the perceptual adversarial similarity score (method §4).
 
 PASS(x̃, x) = SSIM(ψ(x̃, x), x): the adversarial image x̃ is first aligned to the original x with an
 ECC homography (OpenCV ``findTransformECC`` with ``MOTION_HOMOGRAPHY``; the identity when ECC does

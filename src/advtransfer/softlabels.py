@@ -1,4 +1,4 @@
-"""Soft-labels (SPEC §1): a classifier's class-probability vector.
+"""Soft-labels (method §1): a classifier's class-probability vector.
 
 Logits go through a softmax. Scores that are not logits (CapsNet's capsule lengths) are divided by
 their sum (our choice). Removing a class and renormalising works on the scores, so that a
@@ -26,7 +26,7 @@ def soft_label(scores: torch.Tensor, output_kind: str = "logits") -> torch.Tenso
 
 
 def soft_label_without(scores: torch.Tensor, excluded: int, output_kind: str = "logits") -> torch.Tensor:
-    """z'ⱼ of SPEC §1: the soft-label with entry ``excluded`` removed and renormalised.
+    """z'ⱼ of method §1: the soft-label with entry ``excluded`` removed and renormalised.
 
     Equal to p₋ᵢ / (1 − pᵢ); computed from the scores with column ``excluded`` dropped, which stays
     exact when pᵢ ≈ 1 (a row of zero lengths falls back to the uniform vector).

@@ -1,4 +1,4 @@
-"""The study grid (SPEC §2) read from the config: which jobs exist and the plain values each needs.
+"""The study grid (method §2) read from the config: which jobs exist and the plain values each needs.
 
 Snakemake's rules call these functions; every value a job depends on reaches it as a plain
 ``params`` value (dicts, lists, numbers, strings) so that editing one of them re-runs exactly the
@@ -76,7 +76,7 @@ def defence_params(config: dict, defence: str, dataset: str | None = None) -> di
 
 
 # Defences that fine-tune a trained classifier, and the defence of the classifier they start from:
-# LOTS adversarial training (SPEC §4) starts from the vanilla classifier of the same excluded class.
+# LOTS adversarial training (method §4) starts from the vanilla classifier of the same excluded class.
 FINE_TUNED = {"lots_at": "vanilla"}
 
 
@@ -104,7 +104,7 @@ def train_params(config: dict, dataset: str, architecture: str, defence: str, in
     }
 
 
-ATTACK_NAMES = ("fgm", "bim", "pgd", "deepfool", "newtonfool")  # paper 1's attacks (SPEC §2)
+ATTACK_NAMES = ("fgm", "bim", "pgd", "deepfool", "newtonfool")  # paper 1's attacks (method §2)
 LOTS_ATTACK = "lots"  # untargeted LOTS at the configured layer, as an attack of Table 3
 
 
@@ -127,7 +127,7 @@ LOTS_DEFAULTS = {"n_lots": 10, "techniques": ["FGS", "FGV", "HC", "LOTS"], "mode
 
 
 def lots_datasets(config: dict) -> list[str]:
-    """Datasets with a ``lots`` section (SPEC §4); the others run no LOTS."""
+    """Datasets with a ``lots`` section (method §4); the others run no LOTS."""
     return [d for d in config["datasets"] if dataset_cfg(config, d).get("lots")]
 
 

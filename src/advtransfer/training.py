@@ -1,4 +1,4 @@
-"""Training of standard and Raw Zero-Shot classifiers (SPEC §1–2) with PyTorch Lightning.
+"""Training of standard and Raw Zero-Shot classifiers (method §1–2) with PyTorch Lightning.
 
 One ``ClassifierModule`` for every (architecture, defence, excluded class). The recipe (optimiser,
 learning-rate schedule, epochs, batch size) comes from the config as a plain dict, see
@@ -31,7 +31,7 @@ from advtransfer.models import Classifier, build_classifier
 
 @dataclass(frozen=True)
 class TrainRecipe:
-    """A training recipe of SPEC §2.
+    """A training recipe of method §2.
 
     ``lr_steps`` lists ``[epoch, lr]`` pairs: the learning rate becomes ``lr`` from that epoch on
     (e.g. 0.1 → 0.01 @80 → 0.001 @150 is ``lr: 0.1, lr_steps: [[80, 0.01], [150, 0.001]]``).

@@ -1,4 +1,4 @@
-"""SPEC §3 Table 2: defended vs vanilla DBM and AM, paired-samples t-tests with Holm's correction.
+"""method §3 Table 2: defended vs vanilla DBM and AM, paired-samples t-tests with Holm's correction.
 
 The input is the per-class table of the workflow, one row per (dataset, architecture, defence,
 excluded_class) with the columns ``dbm`` and ``am``. A pair is one (architecture, excluded_class)
@@ -57,7 +57,7 @@ def holm(p_values: pd.Series) -> pd.Series:
 
 
 def table2(per_class: pd.DataFrame) -> pd.DataFrame:
-    """SPEC §3 Table 2: per dataset, defence ≠ vanilla, architecture (and ``all``: every
+    """method §3 Table 2: per dataset, defence ≠ vanilla, architecture (and ``all``: every
     architecture's classes pooled) and metric, the paired t-test of vanilla vs defended."""
     per_class = check_per_class(per_class)
     rows = []

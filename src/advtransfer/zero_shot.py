@@ -1,4 +1,4 @@
-"""The Raw Zero-Shot stage of the study (SPEC §1, §3): soft-labels, per-class metrics, Table 1, figures.
+"""The Raw Zero-Shot stage of the study (method §1, §3): soft-labels, per-class metrics, Table 1, figures.
 
 Each function is one workflow job: it reads its inputs, calls the pure science functions
 (``softlabels``, ``metrics``) and writes its outputs atomically. Jobs that need no model do not
@@ -63,7 +63,7 @@ def metrics_job(soft_labels: str, zero_shot_history: str, standard_history: str,
 
 
 def table1(per_class: pd.DataFrame) -> pd.DataFrame:
-    """SPEC §3 Table 1: mean ± std (over the excluded classes, ddof 0) of DBM and AM, vanilla classifiers."""
+    """method §3 Table 1: mean ± std (over the excluded classes, ddof 0) of DBM and AM, vanilla classifiers."""
     vanilla = per_class[per_class["defence"] == "vanilla"]
     grouped = vanilla.groupby(["dataset", "architecture"], sort=False)
     return grouped.agg(

@@ -1,4 +1,4 @@
-# Attacks of paper 1 (SPEC §2 attack table, §3 Table 3) on the standard classifiers.
+# Attacks of paper 1 (method §2.6, §3 Table 3) on the standard classifiers.
 
 
 rule attack:

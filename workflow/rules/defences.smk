@@ -1,4 +1,4 @@
-# Defences (SPEC §2, §3 Table 2): every defended classifier is trained and measured like the vanilla
+# Defences (method §2, §3 Table 2): every defended classifier is trained and measured like the vanilla
 # ones (train.smk, zero_shot.smk); this stage compares them with paired t-tests.
 
 

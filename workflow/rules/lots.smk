@@ -1,4 +1,4 @@
-# LOTS (SPEC §4) on the standard classifiers: paper 2's comparison of FGS, FGV, HC and LOTS, the
+# LOTS (method §4) on the standard classifiers: paper 2's comparison of FGS, FGV, HC and LOTS, the
 # attack "lots" of Table 3, and the LOTS visualisation. The logic lives in advtransfer.lots.job.
 
 from advtransfer.lots.job import check_lots_config

@@ -1,4 +1,4 @@
-# Raw Zero-Shot stage (SPEC §1, §3): soft-labels on Eᵢ, DBMᵢ and AMᵢ, Table 1 and figures.
+# Raw Zero-Shot stage (method §1, §3): soft-labels on Eᵢ, DBMᵢ and AMᵢ, Table 1 and figures.
 
 
 rule soft_labels:

@@ -1,4 +1,4 @@
-"""Paper 1's attacks (SPEC §2): FGM (minimal), BIM, PGD, DeepFool, NewtonFool.
+"""Paper 1's attacks (method §2): FGM (minimal), BIM, PGD, DeepFool, NewtonFool.
 
 Register an attack with ``@ATTACKS.register("name")`` (and its module in ``ATTACKS``' table) on an ``Attack`` subclass whose constructor
 takes ``model`` and then the attack's config parameters as keyword arguments (magnitudes on the

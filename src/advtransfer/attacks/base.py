@@ -1,4 +1,4 @@
-"""The shared base of paper 1's attacks (SPEC §2): untargeted, batched, per-sample early stopping.
+"""The shared base of paper 1's attacks (method §2): untargeted, batched, per-sample early stopping.
 
 Conventions of every attack:
 - ``attack(images, labels)`` takes float images in [0, 1], shape (N, C, H, W), and int labels (N,),
@@ -8,7 +8,7 @@ Conventions of every attack:
 - A sample the model already misclassifies counts as a success with zero perturbation: it is
   returned unchanged and never attacked.
 - Per-sample early stopping: once a sample succeeds it is no longer updated; the others go on.
-- Magnitudes (ε, step sizes) are given on the 0–255 pixel scale, as in SPEC §2, and converted to
+- Magnitudes (ε, step sizes) are given on the 0–255 pixel scale, as in method §2, and converted to
   the model's [0, 1] scale by ``to_unit_scale`` only.
 """
 
@@ -113,7 +113,7 @@ class Attack:
         return scores.detach(), grad
 
     def loss(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Per-sample cross-entropy of the soft-label (SPEC §1) and the true label."""
+        """Per-sample cross-entropy of the soft-label (method §1) and the true label."""
         if self.output_kind == "logits":
             return F.cross_entropy(scores, y, reduction="none")
         p = soft_label(scores, self.output_kind).gather(1, y[:, None]).squeeze(1)

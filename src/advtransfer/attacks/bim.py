@@ -1,4 +1,4 @@
-"""BIM, L∞ (SPEC §2 attack table)."""
+"""BIM, L∞ (method §2.6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DeepFool, L2 (SPEC §2 attack table)."""
+"""DeepFool, L2 (method §2.6)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class DeepFool(Attack):
     r = (|fₗ − f_y| / ‖wₗ‖₂ + 10⁻⁴) · wₗ / ‖wₗ‖₂; x ← clip_[0,1](x + (1 + overshoot)·r).
     The 10⁻⁴ (L2, [0, 1] scale) is from the authors' reference code (github.com/LTS4/DeepFool):
     without it an iterate lands on the boundary itself, and whether it counts as misclassified is
-    float rounding (SPEC §2's overshoot 1e-6 is below float32 resolution). A sample stops at the
+    float rounding (method §2's overshoot 1e-6 is below float32 resolution). A sample stops at the
     first iterate that is misclassified.
 
     Distance Measure : L2

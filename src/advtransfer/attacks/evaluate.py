@@ -1,7 +1,7 @@
-"""Running an attack on a set of images and scoring it (SPEC §2, last paragraph).
+"""Running an attack on a set of images and scoring it (method §2.6).
 
 ``run_attack`` gives one row per sample; ``attacks_per_class`` the per-class summary that Table 3
-(SPEC §3) correlates with DBM and AM. Distances are on the 0–255 pixel scale, of the returned
+(method §3) correlates with DBM and AM. Distances are on the 0–255 pixel scale, of the returned
 adversarial image against the original float image.
 
 A sample the model already misclassifies counts as a success with zero perturbation (the attacks
@@ -78,7 +78,7 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, att
 def attacks_per_class(df: pd.DataFrame) -> pd.DataFrame:
     """Per true class: n, clean and adversarial accuracy, success rate, and the Mean L2 / L∞ score.
 
-    mean_l2 and mean_linf average over the successful samples only (SPEC §2); NaN for a class
+    mean_l2 and mean_linf average over the successful samples only (method §2); NaN for a class
     without a successful sample.
     """
     missing = set(SAMPLE_COLUMNS) - set(df.columns)

@@ -1,4 +1,4 @@
-"""FGM, L∞, minimal (SPEC §2 attack table)."""
+"""FGM, L∞, minimal (method §2.6)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from advtransfer.attacks.base import Attack, check_number, to_unit_scale
 class FGM(Attack):
     r"""
     FGM in the paper 'Explaining and Harnessing Adversarial Examples'
-    [https://arxiv.org/abs/1412.6572], in its minimal form (SPEC §2): per sample, the smallest ε on
+    [https://arxiv.org/abs/1412.6572], in its minimal form (method §2): per sample, the smallest ε on
     the grid eps_step, 2·eps_step, … ≤ eps for which x + ε·sign(∇ₓ loss(x, y)), clipped to [0, 1],
     is misclassified. The gradient is taken once, at the clean image. A sample that no ε on the grid
     fools is returned at the largest ε of the grid (as ART's ``minimal=True`` does).

@@ -1,4 +1,4 @@
-"""The attack stage of the workflow (SPEC §2 attack table, §3 Table 3): one job per function."""
+"""The attack stage of the workflow (method §2.6, §3 Table 3): one job per function."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def attack_job(data: dict, model: str, attack: str, params: dict, n_attack: int,
 
 
 def first_test_images(splits, n: int):
-    """The first ``n`` test images (uint8) and labels, over every class (SPEC §2: reference code, n = 1000)."""
+    """The first ``n`` test images (uint8) and labels, over every class (method §2: reference code, n = 1000)."""
     import torch
 
     xs, ys, have = [], [], 0

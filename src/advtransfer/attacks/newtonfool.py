@@ -1,4 +1,4 @@
-"""NewtonFool, L2 (SPEC §2 attack table)."""
+"""NewtonFool, L2 (method §2.6)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class NewtonFool(Attack):
     r"""
     NewtonFool in the paper 'Objective Metrics and Gradient Descent Algorithms for Adversarial
     Examples in Machine Learning' (Jang, Wu, Jha, ACSAC 2017) [https://doi.org/10.1145/3134600.3134635].
-    On the soft-label F = p_y of the true class (softmax of the logits, SPEC §1), Newton steps drive
+    On the soft-label F = p_y of the true class (softmax of the logits, method §1), Newton steps drive
     F towards 1/K (K classes): δ = min(η·‖x₀‖₂·‖∇F‖₂, F − 1/K), x ← clip_[0,1](x − δ·∇F / ‖∇F‖₂²).
     A sample stops at the first iterate that is misclassified.
 

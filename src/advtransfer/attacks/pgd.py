@@ -1,4 +1,4 @@
-"""PGD, L∞ (SPEC §2 attack table; also the inner attack of Madry adversarial training)."""
+"""PGD, L∞ (method §2.6; also the inner attack of Madry adversarial training)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class PGD(BIM):
     r"""
     PGD in the paper 'Towards Deep Learning Models Resistant to Adversarial Attacks'
     [https://arxiv.org/abs/1706.06083]: BIM's projected sign-gradient steps, optionally from a
-    random point of the L∞ ball (uniform noise in [−ε, ε], clipped to [0, 1]). SPEC §2 uses no random
+    random point of the L∞ ball (uniform noise in [−ε, ε], clipped to [0, 1]). method §2 uses no random
     start. A sample stops at the first iterate that is misclassified (the random start included).
 
     Arguments: those of ``BIM`` (``max_iter`` defaults to 20 here), and

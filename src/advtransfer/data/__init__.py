@@ -1,4 +1,4 @@
-"""Datasets (SPEC §1–2): one registry of image sources, and the Raw Zero-Shot class removal.
+"""Datasets (method §1–2): one registry of image sources, and the Raw Zero-Shot class removal.
 
 A source loader returns ``ImageSplits``: uint8 images (n, C, H, W) and int64 labels for the train
 and test splits. Small datasets live in memory as tensors; ``TensorLoader`` batches them without
@@ -82,7 +82,7 @@ class ImageSplits:
         return TensorLoader(x, y, batch_size)
 
     def evaluation_loader(self, excluded: int, batch_size: int) -> "TensorLoader":
-        """Eᵢ (SPEC §1) in order; its labels are all ``excluded``."""
+        """Eᵢ (method §1) in order; its labels are all ``excluded``."""
         x = evaluation_set(self, excluded)
         return TensorLoader(x, torch.full((len(x),), excluded, dtype=torch.long), batch_size)
 
@@ -115,7 +115,7 @@ def for_architecture(splits, architecture: str):
 
 
 def remap_labels(y: torch.Tensor, excluded: int) -> torch.Tensor:
-    """SPEC §1: y → y if y < i, else y − 1 (for labels ≠ i)."""
+    """method §1: y → y if y < i, else y − 1 (for labels ≠ i)."""
     return torch.where(y > excluded, y - 1, y)
 
 
@@ -128,7 +128,7 @@ def exclude_class(x: torch.Tensor, y: torch.Tensor, excluded: int | None) -> tup
 
 
 def evaluation_set(splits: ImageSplits, excluded: int) -> torch.Tensor:
-    """Eᵢ of SPEC §1: every image of class i from the train and the test split, uint8."""
+    """Eᵢ of method §1: every image of class i from the train and the test split, uint8."""
     if not 0 <= excluded < splits.num_classes:
         raise ValueError(f"class {excluded} is outside 0..{splits.num_classes - 1}")
     return torch.cat([splits.train_x[splits.train_y == excluded], splits.test_x[splits.test_y == excluded]])

@@ -1,4 +1,4 @@
-"""CIFAR-10 (Krizhevsky 2009; SPEC §2): 32×32 colour images, 10 classes, 50,000 + 10,000.
+"""CIFAR-10 (Krizhevsky 2009; method §2): 32×32 colour images, 10 classes, 50,000 + 10,000.
 
 ``load_dataset("cifar10", data_dir)`` takes the first source it finds:
 

@@ -1,4 +1,4 @@
-"""Sub-ImageNet (SPEC §2): 10 superclasses of 10 ILSVRC2012 classes each, read from an ImageNet folder.
+"""Sub-ImageNet (method §2): 10 superclasses of 10 ILSVRC2012 classes each, read from an ImageNet folder.
 
 The 100 ImageNet classes and their superclasses come from a mapping file, a CSV with the columns
 ``wnid,name,superclass``; the shipped ``subimagenet_classes.csv`` is our choice (the paper does not
@@ -14,7 +14,7 @@ into class folders too)::
 ``SubImageNetSplits`` offers the loader protocol of ``ImageSplits`` (train / test / evaluation
 loaders with class exclusion and label remapping, ``channel_stats``), decoding the files in
 DataLoader worker processes. Every image is resized so that its shorter side is image_size · 256/224,
-then centre-cropped to image_size × image_size, at training time as well (no augmentation, as SPEC
+then centre-cropped to image_size × image_size, at training time as well (no augmentation, as method
 §2's default; our choice).
 
 How the options reach it: ``load_dataset("subimagenet", data_dir)`` builds
@@ -197,7 +197,7 @@ class SubImageNetSplits:
         return ImageFiles(paths, y, self.image_size)
 
     def train_loader(self, excluded: int | None, batch_size: int, seed: int = 0, transform_set=None) -> FolderLoader:
-        """Shuffled training batches without class ``excluded``, labels remapped (SPEC §1)."""
+        """Shuffled training batches without class ``excluded``, labels remapped (method §1)."""
         return FolderLoader(self._files(self.train_paths, self.train_y, excluded), batch_size, shuffle=True,
                             seed=seed, num_workers=self.num_workers, transform_set=transform_set)
 
@@ -207,7 +207,7 @@ class SubImageNetSplits:
                             num_workers=self.num_workers)
 
     def evaluation_loader(self, excluded: int, batch_size: int) -> FolderLoader:
-        """Eᵢ (SPEC §1): every image of class ``excluded`` from train and test, in order; labels all i."""
+        """Eᵢ (method §1): every image of class ``excluded`` from train and test, in order; labels all i."""
         if not 0 <= excluded < self.num_classes:
             raise ValueError(f"class {excluded} is outside 0..{self.num_classes - 1}")
         paths = [p for p, c in zip(self.train_paths, self.train_y.tolist()) if c == excluded]

@@ -1,4 +1,4 @@
-"""Defences (SPEC §2 defence table): one interface, two kinds of parts.
+"""Defences (method §2.5): one interface, two kinds of parts.
 
 A ``Defence`` contributes
 - input transforms (``input_transforms``): ``nn.Module``s placed in front of the classifier at

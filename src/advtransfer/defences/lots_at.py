@@ -1,4 +1,4 @@
-"""LOTS adversarial training (SPEC §4): fine-tune a trained classifier on LOTS examples of its
+"""LOTS adversarial training (method §4): fine-tune a trained classifier on LOTS examples of its
 training set, mixed with the clean images."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Training-time defences of SPEC §2: label smoothing, adversarial training, Gaussian augmentation."""
+"""Training-time defences of method §2.5: label smoothing, adversarial training, Gaussian augmentation."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def smoothed_targets(y: torch.Tensor, num_classes: int, max_value: float = 0.9) 
 
 @DEFENCES.register("label_smoothing")
 class LabelSmoothing(Defence):
-    """LS of SPEC §2 (ART's ``LabelSmoothing``): cross-entropy against ``smoothed_targets``.
+    """LS of method §2.5 (ART's ``LabelSmoothing``): cross-entropy against ``smoothed_targets``.
 
     Default: the true class 0.9, the other K − 1 classes share 0.1. A classifier whose scores are
     not logits (capsule lengths) uses the log of its soft-label (``advtransfer.softlabels``).
@@ -48,7 +48,7 @@ class LabelSmoothing(Defence):
 
 @DEFENCES.register("gaussian_augmentation")
 class GaussianAugmentation(Defence):
-    """G Aug of SPEC §2 (ART's ``GaussianAugmentation``): the training set doubled with noisy copies.
+    """G Aug of method §2.5 (ART's ``GaussianAugmentation``): the training set doubled with noisy copies.
 
     The copies are x + N(0, σ²) on the 0–255 scale (σ/255 on the classifier's [0, 1] scale), drawn
     once per training job from ``seed`` and clipped to [0, 255]. They are kept as float32, not
@@ -71,7 +71,7 @@ class GaussianAugmentation(Defence):
 
 @DEFENCES.register("adversarial_training")
 class AdversarialTraining(Defence):
-    """AT of SPEC §2 (Madry et al. 2018): each batch, an optimiser step on the clean batch, then one
+    """AT of method §2.5 (Madry et al. 2018): each batch, an optimiser step on the clean batch, then one
     on its PGD examples.
 
     PGD (``advtransfer.attacks``, L∞, magnitudes on the 0–255 scale): ``eps`` 8, ``eps_step`` 2,

@@ -1,4 +1,4 @@
-"""Input-transform defences of SPEC §2: feature squeezing, spatial smoothing, thermometer encoding.
+"""Input-transform defences of method §2.5: feature squeezing, spatial smoothing, thermometer encoding.
 
 Each transform is an ``nn.Module`` on float images in [0, 1], shape (B, C, H, W), placed in front of
 the classifier at train and test time. None of the three is usefully differentiable (rounding, a
@@ -114,7 +114,7 @@ class ThermometerEncoding(nn.Module):
 
 @DEFENCES.register("feature_squeezing")
 class FeatureSqueezingDefence(Defence):
-    """FS of SPEC §2: ``bits`` colour bits (default 5) at train and test time."""
+    """FS of method §2.5: ``bits`` colour bits (default 5) at train and test time."""
 
     name = "feature_squeezing"
 
@@ -128,7 +128,7 @@ class FeatureSqueezingDefence(Defence):
 
 @DEFENCES.register("spatial_smoothing")
 class SpatialSmoothingDefence(Defence):
-    """SS of SPEC §2: median filter, ``window`` × ``window`` (default 3), at train and test time."""
+    """SS of method §2.5: median filter, ``window`` × ``window`` (default 3), at train and test time."""
 
     name = "spatial_smoothing"
 
@@ -143,7 +143,7 @@ class SpatialSmoothingDefence(Defence):
 
 @DEFENCES.register("thermometer_encoding")
 class ThermometerEncodingDefence(Defence):
-    """TE of SPEC §2: each channel → ``levels`` thermometer channels (default 16)."""
+    """TE of method §2.5: each channel → ``levels`` thermometer channels (default 16)."""
 
     name = "thermometer_encoding"
 

@@ -1,4 +1,4 @@
-"""LOTS, layerwise origin-target synthesis (paper 2, SPEC §4), and the techniques it is compared with.
+"""LOTS, layerwise origin-target synthesis (paper 2, method §4), and the techniques it is compared with.
 
 - ``layers``: f⁽ˡ⁾(x) by module name (``layer_names``, ``LayerFeatures``).
 - ``direction``: the LOTS, FGS, FGV, hot/cold and visualisation directions.

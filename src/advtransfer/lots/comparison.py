@@ -1,4 +1,4 @@
-"""Paper 2's comparison of FGS, FGV, HC and LOTS, each with the same line search (SPEC §4).
+"""Paper 2's comparison of FGS, FGV, HC and LOTS, each with the same line search (method §4).
 
 ``lots_comparison`` runs every attempt and returns one row per attempt; ``comparison_table``
 summarises them per technique, layer and mode. Dataset, architecture and defence columns are the
@@ -30,7 +30,7 @@ ATTEMPT_COLUMNS = ["origin", "origin_label", "target_class", "layer", "technique
 def choose_targets(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One target image per class (SPEC §4): the first correctly classified image of each class.
+    """One target image per class (method §4): the first correctly classified image of each class.
 
     ``images``: (n, C, H, W) on the 0–255 scale (e.g. the test split). Returns the targets
     (num_classes, C, H, W), row k of class k, and their indices in ``images``.
@@ -133,7 +133,7 @@ def _attempt_frame(origins, origin_labels, rows, target_class, layer, technique,
 
 def comparison_table(attempts: pd.DataFrame) -> pd.DataFrame:
     """Per (technique, layer, mode): n_attempts, success_rate, and mean ± std of PASS, L2 and L∞
-    over the successful attempts (SPEC §4)."""
+    over the successful attempts (method §4)."""
     groups = attempts.groupby(["technique", "layer", "mode"], sort=False)
     table = groups.agg(
         n_attempts=("success", "size"),

@@ -1,4 +1,4 @@
-"""Perturbation directions of paper 2 (SPEC §4): LOTS, FGS, FGV, hot/cold, and the visualisation.
+"""Perturbation directions of paper 2 (method §4): LOTS, FGS, FGV, hot/cold, and the visualisation.
 
 Every function takes images (B, C, H, W) on the 0–255 pixel scale (uint8, or floats such as an
 iterate of step-and-adjust LOTS) and returns one direction per image, (B, C, H, W) float, on the
@@ -43,7 +43,7 @@ def input_gradient(
 def lots_direction(
     model: nn.Module, layer: str, origins: torch.Tensor, target_features: torch.Tensor, batch_size: int = 256,
 ) -> torch.Tensor:
-    """η⁽ˡ⁾ = −∇ₓ ½‖f⁽ˡ⁾(x_t) − f⁽ˡ⁾(x)‖² at x = x_o, i.e. B_l(f⁽ˡ⁾(x_t) − f⁽ˡ⁾(x_o)) (SPEC §4).
+    """η⁽ˡ⁾ = −∇ₓ ½‖f⁽ˡ⁾(x_t) − f⁽ˡ⁾(x)‖² at x = x_o, i.e. B_l(f⁽ˡ⁾(x_t) − f⁽ˡ⁾(x_o)) (method §4).
 
     ``target_features[i]`` is f⁽ˡ⁾(x_t) of the target of origin i (``layer_features``).
     """
@@ -60,7 +60,7 @@ def lots_direction(
 def visualisation_direction(
     model: nn.Module, layer: str, origins: torch.Tensor, sign: int = 1, batch_size: int = 256,
 ) -> torch.Tensor:
-    """η̂⁽ˡ⁾ = B_l(± f⁽ˡ⁾(x_o)) = ±∇ₓ ½‖f⁽ˡ⁾(x)‖²: magnifies (+1) or reduces (−1) f⁽ˡ⁾(x_o) (SPEC §4)."""
+    """η̂⁽ˡ⁾ = B_l(± f⁽ˡ⁾(x_o)) = ±∇ₓ ½‖f⁽ˡ⁾(x)‖²: magnifies (+1) or reduces (−1) f⁽ˡ⁾(x_o) (method §4)."""
     if sign not in (1, -1):
         raise ValueError(f"sign must be +1 or -1, got {sign}")
     return input_gradient(model, origins, lambda s, f, rows: sign * 0.5 * f.flatten(1).pow(2).sum(1),
@@ -84,12 +84,12 @@ def loss_gradient(model: nn.Module, origins: torch.Tensor, labels: torch.Tensor,
 
 
 def fgs_direction(model: nn.Module, origins: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """FGS, fast gradient sign: sign(∇ₓ loss(x_o, label)) (SPEC §4)."""
+    """FGS, fast gradient sign: sign(∇ₓ loss(x_o, label)) (method §4)."""
     return loss_gradient(model, origins, labels, batch_size).sign()
 
 
 def fgv_direction(model: nn.Module, origins: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """FGV, fast gradient value: ∇ₓ loss(x_o, label) scaled to L∞ = 1 (SPEC §4)."""
+    """FGV, fast gradient value: ∇ₓ loss(x_o, label) scaled to L∞ = 1 (method §4)."""
     return unit_linf(loss_gradient(model, origins, labels, batch_size))
 
 
@@ -98,7 +98,7 @@ def hot_cold_direction(
     batch_size: int = 256,
 ) -> torch.Tensor:
     """HC, hot/cold: ∇ₓ (f_t(x) − f_o(x)) at x_o, raising the target's (hot) score and lowering
-    the origin's predicted (cold) score; one direction per target class (SPEC §4)."""
+    the origin's predicted (cold) score; one direction per target class (method §4)."""
 
     device = model_device(model)
     hot, cold = target_classes.to(device), origin_classes.to(device)

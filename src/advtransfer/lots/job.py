@@ -1,4 +1,4 @@
-"""The LOTS stage of the workflow (SPEC §4): one function per job, and the config check.
+"""The LOTS stage of the workflow (method §4): one function per job, and the config check.
 
 Every job attacks a trained standard classifier on the first images of its dataset's test split;
 the target images are one per class, the first correctly classified test image of each
@@ -70,7 +70,7 @@ def lots_attack(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor,
     layer: str = OUTPUT, limit: int = DEFAULT_LIMIT,
 ) -> pd.DataFrame:
-    """Untargeted LOTS at ``layer`` as an attack of Table 3 (SPEC §3, §4), one row per image.
+    """Untargeted LOTS at ``layer`` as an attack of Table 3 (method §3, §4), one row per image.
 
     ``images``: uint8 (n, C, H, W); ``targets``: one image per class (``choose_targets``). Each
     correctly classified image moves towards the target image of the class the classifier ranks

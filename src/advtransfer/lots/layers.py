@@ -1,4 +1,4 @@
-"""Layer selection for LOTS (SPEC §4): f⁽ˡ⁾(x), the representation of x at layer l, by module name.
+"""Layer selection for LOTS (method §4): f⁽ˡ⁾(x), the representation of x at layer l, by module name.
 
 Any ``nn.Module`` classifier works: a layer is one of its ``named_modules`` (leaves and blocks,
 e.g. ``body.conv2`` of a ``Classifier``), read with a forward hook, or ``OUTPUT`` ("logits"), the

@@ -1,4 +1,4 @@
-"""The paper's line search and step-and-adjust LOTS (SPEC §4), batched over many attempts.
+"""The paper's line search and step-and-adjust LOTS (method §4), batched over many attempts.
 
 Images are on the 0–255 scale, (B, C, H, W). Every adversarial image returned has integer pixels
 in [0, 255] (uint8). ``classes[i]`` is the target class of attempt i (targeted) or the class it
@@ -16,7 +16,7 @@ from torch import nn
 from advtransfer.lots.direction import lots_direction, unit_linf
 from advtransfer.lots.layers import predict
 
-DEFAULT_LIMIT = 4096  # line search: the largest ε tried (SPEC §4)
+DEFAULT_LIMIT = 4096  # line search: the largest ε tried (method §4)
 DEFAULT_MAX_STEPS = 1000  # step-and-adjust: the step limit (our choice)
 FIRST_CHUNK = 8  # line search: ε values tried per open attempt in the first round
 
@@ -51,7 +51,7 @@ def line_search(
     model: nn.Module, origins: torch.Tensor, directions: torch.Tensor, classes: torch.Tensor,
     targeted: bool = True, limit: int = DEFAULT_LIMIT, images_per_round: int = 256,
 ) -> AttackResult:
-    """The paper's LOTS line search (SPEC §4), for any direction (LOTS, FGS, FGV, HC).
+    """The paper's LOTS line search (method §4), for any direction (LOTS, FGS, FGV, HC).
 
     Each direction is scaled to L∞ = 1; the result is the smallest integer ε = 1, 2, …, ``limit``
     for which clip(round(x_o + ε·η/‖η‖∞), 0, 255) is classified as ``classes[i]`` (targeted) or
@@ -99,7 +99,7 @@ def step_and_adjust(
     classes: torch.Tensor | None = None, targeted: bool = True, max_steps: int = DEFAULT_MAX_STEPS,
     step: float = 1.0,
 ) -> AttackResult:
-    """Iterative LOTS (SPEC §4): x ← clip(x + step·η/‖η‖∞, 0, 255), the direction recomputed
+    """Iterative LOTS (method §4): x ← clip(x + step·η/‖η‖∞, 0, 255), the direction recomputed
     every step by ``direction(x, rows)`` for the float iterates x of the still-open attempts
     ``rows``; ``step`` = 1 on the 0–255 scale is the paper's 1/255 on [0, 1].
 
@@ -136,7 +136,7 @@ def iterative_lots(
     target_classes: torch.Tensor, max_steps: int = DEFAULT_MAX_STEPS, step: float = 1.0,
     batch_size: int = 256,
 ) -> AttackResult:
-    """Targeted step-and-adjust LOTS at ``layer`` (SPEC §4): origin i moves towards
+    """Targeted step-and-adjust LOTS at ``layer`` (method §4): origin i moves towards
     ``target_features[i]`` = f⁽ˡ⁾(x_t) until it is classified as ``target_classes[i]``."""
     def direction(x, rows):
         return lots_direction(model, layer, x, target_features[rows.to(target_features.device)], batch_size)

@@ -1,4 +1,4 @@
-"""LOTS visualisation (SPEC §4; paper 2 Figs 1 and 3).
+"""LOTS visualisation (method §4; paper 2 Figs 1 and 3).
 
 For each origin x_o and chosen layer l: x_o⁺ and x_o⁻, which magnify and reduce f⁽ˡ⁾(x_o) along
 η̂⁽ˡ⁾ = B_l(± f⁽ˡ⁾(x_o)), with their perturbations; optionally the targeted LOTS image towards a

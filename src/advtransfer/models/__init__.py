@@ -1,4 +1,4 @@
-"""Architectures (SPEC §2) and the deployed classifier that wraps them.
+"""Architectures (method §2) and the deployed classifier that wraps them.
 
 Every classifier in the project maps float images in [0, 1], shape (B, C, H, W), to class scores.
 ``Classifier`` = input-transform defences → per-channel standardisation → architecture body, so

@@ -1,8 +1,8 @@
-"""CapsNet (Sabour, Frosst & Hinton, "Dynamic Routing Between Capsules", NIPS 2017; SPEC §1–2).
+"""CapsNet (Sabour, Frosst & Hinton, "Dynamic Routing Between Capsules", NIPS 2017; method §1–2).
 
 conv 256 (9×9, ReLU) → primary capsules: conv 9×9 stride 2 into 32 maps of 8-d capsules, squashed →
 one 16-d capsule per class, computed by 3 iterations of routing by agreement. The body returns the
-class capsules' lengths (``output_kind = "lengths"``; soft-labels divide them by their sum, SPEC §1).
+class capsules' lengths (``output_kind = "lengths"``; soft-labels divide them by their sum, method §1).
 
 Training uses the body's own loss, ``training_loss(x, y)``: margin loss (m⁺ 0.9, m⁻ 0.1, λ 0.5)
 plus 0.1 × the mean squared error of a reconstruction of ``x`` by a decoder (dense 512 → 1024 →

@@ -1,4 +1,4 @@
-"""Plain CIFAR-10 architectures of paper 1 (SPEC §2): LeNet, VGG-16, AllConv, NIN.
+"""Plain CIFAR-10 architectures of paper 1 (method §2): LeNet, VGG-16, AllConv, NIN.
 
 The layer choices follow paper 1's reference code (batch norm where it uses it, He-normal
 initialisation). Every factory accepts any input channel count (thermometer encoding gives C × 16)

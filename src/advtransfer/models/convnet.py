@@ -1,4 +1,4 @@
-"""ConvNet of paper 1 (SPEC §2).
+"""ConvNet of paper 1 (method §2).
 
 2 × conv 32 (5×5) → max-pool → dropout .25 → 2 × conv 64 (3×3) → max-pool → dropout .25 →
 global average pool → dense 256 → dropout .5 → N. 'Same' padding keeps any input size ≥ 4 valid.

@@ -1,4 +1,4 @@
-"""DenseNet for CIFAR-10 (Huang et al., "Densely Connected Convolutional Networks", 2017; SPEC §2).
+"""DenseNet for CIFAR-10 (Huang et al., "Densely Connected Convolutional Networks", 2017; method §2).
 
 ``densenet100_12`` is the plain DenseNet of depth 100 and growth rate 12 of the paper's Table 2
 (≈ 7.0 M parameters): a 3×3 conv with 16 maps, three dense blocks of (100 − 4) / 3 = 32 layers

@@ -1,4 +1,4 @@
-"""Sub-ImageNet architectures of paper 1 (SPEC §2): InceptionV3 and ResNet-50.
+"""Sub-ImageNet architectures of paper 1 (method §2): InceptionV3 and ResNet-50.
 
 torchvision's models, trained from scratch (``weights=None``): global average pool → dense N.
 InceptionV3 (Szegedy et al., "Rethinking the Inception Architecture", 2016) without the auxiliary

@@ -1,4 +1,4 @@
-"""The classic Caffe LeNet, paper 2's MNIST network (SPEC §4).
+"""The classic Caffe LeNet, paper 2's MNIST network (method §4).
 
 conv 20 (5×5) → max-pool 2 → conv 50 (5×5) → max-pool 2 → fc 500 → ReLU → fc N, with Caffe's layer
 names (conv1, pool1, conv2, pool2, ip1, relu1, ip2) so LOTS layers read as in the paper. No

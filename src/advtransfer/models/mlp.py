@@ -1,4 +1,4 @@
-"""MLP of paper 1 (SPEC §2): flatten → 1024 → 1024 (each batch norm + ReLU) → N."""
+"""MLP of paper 1 (method §2): flatten → 1024 → 1024 (each batch norm + ReLU) → N."""
 
 from torch import nn
 

@@ -1,4 +1,4 @@
-"""Residual networks of paper 1 for CIFAR-10 (SPEC §2): ResNet-32 and WideResNet 16-8.
+"""Residual networks of paper 1 for CIFAR-10 (method §2): ResNet-32 and WideResNet 16-8.
 
 Both are built like paper 1's reference code: a 3×3 conv, three stages of pre-activation basic
 blocks (BN → ReLU → conv 3×3 → BN → ReLU → conv 3×3, He et al., "Identity Mappings in Deep Residual
