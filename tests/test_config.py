@@ -2,8 +2,6 @@
 
 import copy
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -11,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from advtransfer.config import ConfigError, check_config
-from workflow_helpers import ROOT, SNAKEFILE
+from workflow_helpers import ROOT, SNAKEFILE, SNAKEMAKE
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -70,8 +68,55 @@ def test_unknown_defence(config):
 
 def test_excluded_class_out_of_range(config):
     config["datasets"]["digits"]["excluded_classes"] = [0, 10]
-    with pytest.raises(ConfigError, match=r"excluded_classes: \[10\] outside 0..9"):
+    with pytest.raises(ConfigError, match=r"excluded_classes: \[10\] outside the classes 0..9"):
         full_check(config)
+
+
+@pytest.mark.parametrize("classes, message", [
+    ([0, -1], r"excluded_classes: \[-1\] outside the classes 0..9"),
+    ([3, 1, 3], r"excluded_classes: \[3\] listed more than once"),
+])
+def test_negative_or_repeated_excluded_classes_are_named(config, classes, message):
+    config["datasets"]["digits"]["excluded_classes"] = classes
+    with pytest.raises(ConfigError, match=r"datasets\.digits\." + message):
+        full_check(config)
+
+
+def test_num_classes_is_checked_against_the_data(config):
+    config["datasets"]["digits"]["num_classes"] = 12
+    with pytest.raises(ConfigError, match=r"datasets\.digits\.num_classes: 12, but digits has 10 classes"):
+        full_check(config)
+
+
+@pytest.mark.parametrize("section, key, value, limit, maximum", [
+    ("attacks", "n_attack", 361, None, 360),  # the digits test split has 360 images
+    ("lots", "n_lots", 11, 10, 10),
+])
+def test_more_samples_than_the_test_split_are_refused(config, section, key, value, limit, maximum):
+    digits = config["datasets"]["digits"]
+    digits.pop("attacks" if section == "lots" else "lots")
+    digits[section][key], digits["test_limit"] = value, limit
+    with pytest.raises(ConfigError, match=rf"datasets\.digits\.{section}\.{key}: {value}, .* the maximum is {maximum}"):
+        full_check(config)
+    config["datasets"]["digits"][section][key] = maximum
+    full_check(config)
+
+
+def test_a_configfile_without_datasets_is_refused(tmp_path):
+    """`--configfile` naming no datasets must not run the repository's default study instead."""
+    empty = tmp_path / "mine.yaml"
+    empty.write_text("seed: 1\n")
+    run = subprocess.run([SNAKEMAKE, "-n", "--configfile", str(empty), "--directory", str(tmp_path),
+                          "--snakefile", str(SNAKEFILE)], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert f"{empty} has no 'datasets' key" in run.stdout + run.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_default_profile_applies_from_the_repo_root():
+    run = subprocess.run([SNAKEMAKE, "-n", "--quiet", "rules"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Using workflow specific profile workflow/profiles/default" in run.stdout + run.stderr
 
 
 def test_bad_recipe_value(config):
@@ -85,8 +130,7 @@ def test_snakemake_stops_before_any_job(tmp_path, config):
     config["datasets"]["digits"]["architectures"]["resnet9000"] = config["datasets"]["digits"]["architectures"]["mlp"]
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(config))
-    snakemake = Path(sys.executable).with_name("snakemake")
-    run = subprocess.run([str(snakemake), "-n", "--configfile", str(bad), "--directory", str(tmp_path),
+    run = subprocess.run([SNAKEMAKE, "-n", "--configfile", str(bad), "--directory", str(tmp_path),
                           "--snakefile", str(SNAKEFILE)], capture_output=True, text=True)
     assert run.returncode != 0
     assert "unknown architecture 'resnet9000'" in run.stdout + run.stderr

@@ -161,3 +161,29 @@ def test_digits_split_is_kept_and_read_without_scikit_learn(tmp_path):
     for a, b in zip(again[:4], (first.train_x, first.train_y, first.test_x, first.test_y)):
         assert torch.equal(a, b)
     assert again[4] == first.class_names
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a torch file", None])
+def test_a_damaged_digits_split_is_made_again(tmp_path, damage):
+    """An empty, garbled or cut cached split (a full disk, a killed copy) is rebuilt, not an error in every job."""
+    first = load_dataset("digits", tmp_path)
+    cache = next((tmp_path / "digits").glob("split-*.pt"))
+    cache.write_bytes(cache.read_bytes()[:1000] if damage is None else damage)
+    again = load_dataset("digits", tmp_path)
+    assert torch.equal(again.train_x, first.train_x) and torch.equal(again.test_y, first.test_y)
+    assert torch.equal(load_dataset("digits", tmp_path).train_y, first.train_y)  # the rebuilt cache reads back
+
+
+@pytest.mark.skipif(not (SHARED / "fashion-mnist").exists(), reason="needs the shared Fashion-MNIST files")
+def test_a_cut_unpacked_idx_file_is_unpacked_again_or_named(tmp_path):
+    raw = _link_fashion_mnist(tmp_path)
+    full = load_dataset("fashion_mnist", tmp_path, download=False)
+    unpacked = raw / "t10k-images-idx3-ubyte"
+    unpacked.write_bytes(unpacked.read_bytes()[:5000])  # a copy cut short
+    again = load_dataset("fashion_mnist", tmp_path, download=False)
+    assert torch.equal(again.test_x, full.test_x) and unpacked.stat().st_size == 16 + 10_000 * 28 * 28
+
+    (raw / "t10k-images-idx3-ubyte.gz").unlink()  # nothing to unpack it from: the error names the file
+    unpacked.write_bytes(unpacked.read_bytes()[:5000])
+    with pytest.raises(DatasetNotFoundError, match=f"{unpacked} is damaged .*delete it"):
+        load_dataset("fashion_mnist", tmp_path, download=False)

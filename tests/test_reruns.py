@@ -1,14 +1,16 @@
 """What an edit re-runs (README, "What re-runs after an edit"), on a small digits study with attacks.
 
 test_workflow.py checks a learning-rate edit on Fashion-MNIST; these are the other rows of the table.
+Code edits are made in a copy of the workflow and the package; the study is run from that copy.
 """
 
+import contextlib
 import copy
 from collections import Counter
 
 import pytest
 
-from workflow_helpers import digits_config, planned_jobs, snakemake, write_config
+from workflow_helpers import copy_project, digits_config, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -20,18 +22,34 @@ ATTACKS = {"n_attack": 20, "batch_size": 20, "run": ["fgm", "bim"],
 def study(tmp_path_factory):
     """The complete small study; each test plans a run after one edit (dry run, nothing changes)."""
     workdir = tmp_path_factory.mktemp("reruns")
+    snakefile = copy_project(tmp_path_factory.mktemp("project"))
     config = digits_config(workdir / "data", ("mlp", "convnet"), excluded=[0], attacks=ATTACKS)
-    snakemake(workdir, write_config(workdir, config))
-    return workdir, config
+    snakemake(workdir, write_config(workdir, config), snakefile=snakefile)
+    return workdir, config, snakefile
 
 
 def plan(study, edit=None, *args):
     """(rule, wildcards) of every job a run would do after ``edit(config)``."""
-    workdir, config = study
+    workdir, config, snakefile = study
     config = copy.deepcopy(config)
     if edit:
         edit(config)
-    return planned_jobs(snakemake(workdir, write_config(workdir, config, "edited.yaml"), "-n", *args).stdout)
+    configfile = write_config(workdir, config, "edited.yaml")
+    return planned_jobs(snakemake(workdir, configfile, "-n", *args, snakefile=snakefile).stdout)
+
+
+@contextlib.contextmanager
+def edited(study, module: str, old: str | None, new: str):
+    """Replace ``old`` by ``new`` in the copy's ``src/advtransfer/<module>`` (append ``new`` when ``old``
+    is None) while the block runs."""
+    path = study[2].parents[1] / "src" / "advtransfer" / module
+    source = path.read_text()
+    assert old is None or old in source
+    path.write_text(source + new if old is None else source.replace(old, new, 1))
+    try:
+        yield
+    finally:
+        path.write_text(source)
 
 
 def rules(jobs):
@@ -79,3 +97,31 @@ def test_training_on_two_devices_retrains_that_architecture(study):
     assert {(w["architecture"], w["excluded"]) for rule, w in jobs if rule == "train"} == {
         ("convnet", "none"), ("convnet", "0")}
     assert all(w.get("architecture", "convnet") == "convnet" for _, w in jobs)
+
+
+def test_a_docstring_or_comment_edit_reruns_nothing(study):
+    with edited(study, "training.py", '"""Training of', '"""Training, edited, of'), \
+            edited(study, "attacks/fgm.py", None, "\n# a comment\n"):
+        assert plan(study) == []
+
+
+def test_a_figure_code_edit_reruns_the_figure_jobs_only(study):
+    with edited(study, "figures.py", None, "\nFIGURE_EDIT = 1\n"):
+        counts = rules(plan(study))
+    assert counts["zero_shot_figures"] == 2
+    assert set(counts) <= {"zero_shot_figures", "table3", "lots_figure", "all"}, counts
+
+
+def test_an_attack_module_edit_reruns_that_attack_and_what_follows(study):
+    with edited(study, "attacks/fgm.py", None, "\nATTACK_EDIT = 1\n"):
+        jobs = plan(study)
+    assert rules(jobs) == {"attack": 2, "attacks_per_class": 1, "table3": 1, "all": 1}
+    assert {w["attack"] for rule, w in jobs if rule == "attack"} == {"fgm"}
+
+
+def test_a_training_code_edit_reruns_training_and_everything_downstream(study):
+    with edited(study, "training.py", None, "\nTRAINING_EDIT = 1\n"):
+        counts = rules(plan(study))
+    assert counts["train"] == 4  # 2 architectures × (standard + 1 excluded class)
+    assert counts["soft_labels"] == counts["metrics"] == 2 and counts["attack"] == 4
+    assert counts["aggregate"] == counts["table3"] == 1 and counts["zero_shot_figures"] == 2

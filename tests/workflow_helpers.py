@@ -34,14 +34,25 @@ def write_config(workdir: Path, config: dict, name: str = "config.yaml") -> Path
     return path
 
 
-def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the project's Snakefile in ``workdir`` with ``configfile``."""
-    cmd = [SNAKEMAKE, "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
+def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True,
+              snakefile: Path = SNAKEFILE) -> subprocess.CompletedProcess:
+    """Run the project's Snakefile (or ``snakefile``, e.g. a copy's) in ``workdir`` with ``configfile``."""
+    cmd = [SNAKEMAKE, "--snakefile", str(snakefile), "--directory", str(workdir),
            "--configfile", str(configfile), "--cores", "2", *args]
     run = subprocess.run(cmd, capture_output=True, text=True)
     if check and run.returncode != 0:
         raise AssertionError(f"snakemake failed ({run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-6000:]}")
     return run
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the workflow and the package sources (for edits a test makes); its Snakefile."""
+    import shutil
+
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for folder in ("workflow", "src", "envs"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=ignore)
+    return dest / "workflow" / "Snakefile"
 
 
 def planned_jobs(dry_run_output: str) -> list[tuple[str, dict]]:

@@ -7,7 +7,7 @@ against each other (excluded classes within the dataset's classes). Both run bef
 from __future__ import annotations
 
 from advtransfer import study
-from advtransfer.data import DATASETS
+from advtransfer.data import DATASETS, SPLIT_FACTS
 from advtransfer.defences import DEFENCES
 from advtransfer.models import ARCHITECTURES
 from advtransfer.registry import UnknownNameError
@@ -26,12 +26,20 @@ def check_config(config: dict) -> None:
     for name, ds in datasets.items():
         where = f"datasets.{name}"
         _known(DATASETS, name, where)
+        facts = SPLIT_FACTS.get(name, {})
         n = study.num_classes(config, name)
+        if facts.get("num_classes") not in (None, n):
+            raise ConfigError(f"{where}.num_classes: {n}, but {name} has {facts['num_classes']} classes; "
+                              f"leave the key out or set it to {facts['num_classes']}")
         chosen = ds.get("excluded_classes", "all")
         if chosen != "all":
             bad = [c for c in chosen if not 0 <= int(c) < n]
             if bad:
-                raise ConfigError(f"{where}.excluded_classes: {bad} outside 0..{n - 1}")
+                raise ConfigError(f"{where}.excluded_classes: {bad} outside the classes 0..{n - 1}")
+            repeated = sorted({c for c in chosen if chosen.count(c) > 1})
+            if repeated:
+                raise ConfigError(f"{where}.excluded_classes: {repeated} listed more than once; list each class once")
+        _check_sample_counts(ds, where, facts.get("test_size"))
         _check_attacks(ds.get("attacks", {}), f"{where}.attacks")
         for arch, spec in ds["architectures"].items():
             _known(ARCHITECTURES, arch, f"{where}.architectures")
@@ -46,6 +54,19 @@ def check_config(config: dict) -> None:
     for name, ds in datasets.items():
         for defence in (ds.get("defence_params") or {}):
             _check_defence(defence, study.defence_params(config, defence, name), f"datasets.{name}.defence_params")
+
+
+def _check_sample_counts(ds: dict, where: str, test_size: int | None) -> None:
+    """``n_attack`` and ``n_lots`` take the first test images: no more than the test split has."""
+    if test_size is None:
+        return
+    available = min(test_size, ds.get("test_limit") or test_size)
+    source = "test_limit" if available < test_size else "the test split"
+    for section, key in (("attacks", "n_attack"), ("lots", "n_lots")):
+        value = (ds.get(section) or {}).get(key)
+        if value is not None and value > available:
+            raise ConfigError(f"{where}.{section}.{key}: {value}, but {source} has {available} images; "
+                              f"the maximum is {available}")
 
 
 def _check_defence(defence: str, params: dict, where: str) -> None:

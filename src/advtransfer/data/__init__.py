@@ -89,6 +89,16 @@ class ImageSplits:
 
 DATASETS: Registry = Registry("dataset")
 
+# Classes and test-split size of each registered source (checked against the config before any job
+# starts; None where the data decide, e.g. Sub-ImageNet's mapping file and image folders).
+SPLIT_FACTS = {
+    "digits": {"num_classes": 10, "test_size": 360},
+    "mnist": {"num_classes": 10, "test_size": 10_000},
+    "fashion_mnist": {"num_classes": 10, "test_size": 10_000},
+    "cifar10": {"num_classes": 10, "test_size": 10_000},
+    "subimagenet": {"num_classes": None, "test_size": None},
+}
+
 
 def load_dataset(
     name: str, data_dir: str | Path = "data", download: bool = True,

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits
-from advtransfer.io import atomic_path, file_lock
+from advtransfer.io import UnsafeFileError, atomic_path, file_lock, load_torch
 
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0
@@ -30,7 +30,10 @@ def digits(data_dir: Path, download: bool) -> ImageSplits:
     cache = (data_dir / "digits" /
              f"split-{DIGITS_SPLIT_SEED}-{DIGITS_TEST_FRACTION}-scikit-learn-{version('scikit-learn')}.pt")
     if cache.exists():
-        return ImageSplits(**torch.load(cache, weights_only=True))
+        try:
+            return ImageSplits(**load_torch(cache))
+        except (UnsafeFileError, OSError, TypeError, ValueError) as err:  # damaged: make it again
+            print(f"warning: {cache} is unreadable ({err}); making the split again", file=sys.stderr)
     splits = _split_digits()
     try:
         with atomic_path(cache) as tmp:  # jobs starting together each write the same file
@@ -63,6 +66,8 @@ def _torchvision_idx(cls, folder: str, data_dir: Path, download: bool) -> ImageS
         # Jobs that start together on a fresh data folder take turns: one unpacks (or downloads), the
         # others then find the files ready instead of reading them half written.
         with file_lock(data_dir / f".{folder}.lock"):
+            for name in files:  # a damaged unpacked file is unpacked again (or named, to be replaced)
+                check_idx(raw / name.removesuffix(".gz"), raw / name)
             unpack_gz(raw, files)
             if download and not all((raw / f.removesuffix(".gz")).exists() for f in files):
                 cls(str(data_dir), train=True, download=True)  # fetches and unpacks what is missing
@@ -76,6 +81,27 @@ def _torchvision_idx(cls, folder: str, data_dir: Path, download: bool) -> ImageS
         raise DatasetNotFoundError(f"{folder} could not be downloaded: {hint}. ({err})") from err
     return ImageSplits(train.data[:, None].contiguous(), train.targets.long(), test.data[:, None].contiguous(),
                        test.targets.long(), list(train.classes))
+
+
+def check_idx(path: Path, packed: Path) -> None:
+    """Remove an unpacked idx file whose size disagrees with its header (cut short, or damaged) so that
+    it is unpacked again from ``packed``; without ``packed`` raise ``DatasetNotFoundError`` naming it."""
+    if not path.exists():
+        return
+    with open(path, "rb") as f:
+        header = f.read(4)
+        ndim = header[3] if len(header) == 4 else 0
+        dims = np.frombuffer(f.read(4 * ndim), dtype=">u4") if ndim else np.array([], dtype=">u4")
+    expected = 4 + 4 * ndim + int(np.prod(dims.astype(np.int64))) if len(dims) == ndim and ndim else -1
+    if path.stat().st_size == expected and header[:3] == b"\x00\x00\x08":
+        return
+    if packed.exists():
+        print(f"warning: {path} is damaged ({path.stat().st_size} bytes, header says {expected}); unpacking "
+              f"it again from {packed.name}", file=sys.stderr)
+        path.unlink()
+        return
+    raise DatasetNotFoundError(f"{path} is damaged ({path.stat().st_size} bytes, its header says {expected}): "
+                               f"delete it and put the official {packed.name} beside it (or set download: true)")
 
 
 def unpack_gz(folder: Path, names: list[str]) -> None:

@@ -1,0 +1,146 @@
+"""Never lose a user's work, never run code on load (README, "Guarantees").
+
+- a model or checkpoint carrying a pickle payload is refused, and the payload never runs;
+- a job that finds a checkpoint holding every epoch writes its model and history from it;
+- a training whose loss is not finite stops, naming the epoch, and writes no model;
+- a model whose weights or outputs are not finite is refused by every job that loads one.
+"""
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from advtransfer.data import ImageSplits
+from advtransfer.io import UnsafeFileError
+from advtransfer.model_io import NonFiniteModelError, load_classifier
+from advtransfer.training import NonFiniteLossError, epochs_done, train_classifier
+
+RECIPE = {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "lr": 0.05}
+
+
+def tiny_splits():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (96, 1, 8, 8), generator=g, dtype=torch.uint8)
+    y = torch.arange(96) % 3
+    x[y == 1, :, :4] = 255  # learnable
+    return ImageSplits(x[:64], y[:64], x[64:], y[64:], ["a", "b", "c"])
+
+
+def train(out: Path, recipe=RECIPE, **kwargs):
+    return train_classifier(tiny_splits(), "mlp", None, recipe, out, out / "model.pt", out / "history.csv",
+                            accelerator="cpu", **kwargs)
+
+
+class Payload:
+    """Unpickling this object creates the file ``marker``: the side effect an attacker would use."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("trained") / "mlp"
+    train(out, code="v1")
+    return out
+
+
+def test_a_checkpoint_with_a_pickle_payload_is_refused_and_never_runs(trained, tmp_path):
+    out = tmp_path / "mlp"
+    shutil.copytree(trained, out, symlinks=True)
+    last = out / "checkpoints" / "last.ckpt"
+    state = torch.load(last, weights_only=True)
+    state["payload"] = Payload(tmp_path / "marker")
+    last.unlink()  # a link to the newest epoch's file
+    torch.save(state, last)
+    (out / "model.pt").unlink()
+
+    with pytest.raises(UnsafeFileError, match=str(last)):
+        train(out, code="v1")  # the same job: it would resume from last.ckpt
+    with pytest.raises(UnsafeFileError, match="delete"):
+        epochs_done(last)
+    assert not (tmp_path / "marker").exists()
+    assert not (out / "model.pt").exists()
+
+
+def test_a_model_with_a_pickle_payload_is_refused_and_never_runs(trained, tmp_path):
+    from advtransfer.defences import load_initial_weights
+    from advtransfer.models import build_classifier
+
+    payload = torch.load(trained / "model.pt", weights_only=True)
+    payload["meta"]["note"] = Payload(tmp_path / "marker")
+    bad = tmp_path / "model.pt"
+    torch.save(payload, bad)
+    with pytest.raises(UnsafeFileError, match=str(bad)):
+        load_classifier(bad)
+    model = build_classifier("mlp", 1, 8, 3, [0.5], [0.25])
+    with pytest.raises(UnsafeFileError, match=str(bad)):
+        load_initial_weights(model, bad)  # a fine-tuning defence's starting classifier
+    assert not (tmp_path / "marker").exists()
+
+
+def test_a_complete_checkpoint_writes_the_outputs_of_an_uninterrupted_run(trained, tmp_path):
+    """Killed after its last epoch (the checkpoint holds every epoch, model.pt and history.csv are
+    missing): the re-run trains no epoch and writes the same weights and history."""
+    out = tmp_path / "mlp"
+    shutil.copytree(trained, out, symlinks=True)
+    (out / "model.pt").unlink()
+    (out / "history.csv").unlink()
+    result = train(out, code="v1")
+    assert result.resumed_from_epoch == RECIPE["epochs"]
+    weights = torch.load(out / "model.pt", weights_only=True)["state_dict"]
+    expected = torch.load(trained / "model.pt", weights_only=True)["state_dict"]
+    assert weights.keys() == expected.keys() and all(torch.equal(weights[k], expected[k]) for k in expected)
+    history, reference = pd.read_csv(out / "history.csv"), pd.read_csv(trained / "history.csv")
+    columns = ["epoch", "train_loss", "test_accuracy", "lr"]
+    pd.testing.assert_frame_equal(history[columns], reference[columns])
+    assert result.test_accuracy == pytest.approx(reference["test_accuracy"].iloc[-1])
+
+
+def test_a_new_training_code_version_retrains_from_scratch(trained, tmp_path):
+    out = tmp_path / "mlp"
+    shutil.copytree(trained, out, symlinks=True)
+    (out / "model.pt").unlink()
+    assert train(out, code="v2").resumed_from_epoch == 0
+
+
+def test_a_diverging_training_stops_and_writes_no_model(tmp_path):
+    out = tmp_path / "mlp"
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1: the training loss is nan .*Lower the learning rate"):
+        train(out, {**RECIPE, "lr": 1.0e10})
+    assert not (out / "model.pt").exists()
+    assert not list((out / "checkpoints").glob("*.ckpt"))  # nothing to resume a diverged run from
+
+
+def test_a_model_that_is_not_finite_is_refused_and_nothing_is_written(trained, tmp_path):
+    from advtransfer.zero_shot import soft_labels_job
+
+    payload = torch.load(trained / "model.pt", weights_only=True)
+    name = next(k for k, v in payload["state_dict"].items() if v.is_floating_point())
+    payload["state_dict"][name] = torch.full_like(payload["state_dict"][name], float("nan"))
+    bad = tmp_path / "model.pt"
+    torch.save(payload, bad)
+    with pytest.raises(NonFiniteModelError, match=f"{bad}.*{name}"):
+        load_classifier(bad)
+
+    # Finite weights whose outputs overflow are refused too.
+    payload = torch.load(trained / "model.pt", weights_only=True)
+    last = [k for k in payload["state_dict"] if k.endswith("weight")][-1]
+    payload["state_dict"][last] = torch.full_like(payload["state_dict"][last], 3.0e38)  # finite, sums overflow
+    huge = tmp_path / "huge.pt"
+    torch.save(payload, huge)
+    with pytest.raises(NonFiniteModelError, match="its outputs"):
+        load_classifier(huge)
+
+    # A job that loads the model (soft-labels here; attacks and LOTS load the same way) writes nothing.
+    out = tmp_path / "soft_labels.npz"
+    with pytest.raises(NonFiniteModelError):
+        soft_labels_job({"name": "digits", "data_dir": str(tmp_path / "data"), "download": False},
+                        str(bad), str(trained / "model.pt"), 0, str(out))
+    assert not out.exists()
