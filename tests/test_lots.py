@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -10,7 +11,7 @@ from torch.func import grad, vmap
 
 from advtransfer.data import load_dataset
 from advtransfer.lots import (
-    TECHNIQUES, LayerFeatures, choose_targets, comparison_table, fgs_direction, fgv_direction,
+    TECHNIQUES, LayerFeatures, choose_targets, comparison_table, correct_origins, fgs_direction, fgv_direction,
     hot_cold_direction, iterative_lots, layer_features, layer_names, line_search, lots_comparison,
     lots_direction, predict, saturation_eps, visualisation_direction,
 )
@@ -197,6 +198,28 @@ def test_saturation_eps():
     assert saturation_eps(x, tiny).item() >= 2**31
     result = line_search(OnePixelThreshold(), x, torch.tensor([[[[0.0, 0.0], [0.0, 1.0]]]]), torch.tensor([1]))
     assert not result.success[0] and result.eps[0] == 0
+
+
+def test_comparison_origins_are_the_first_correctly_classified_images(tmp_path, monkeypatch):
+    """Paper 2 attacks only correctly classified origins: the job takes the first ``n_lots`` of them
+    and names each by its index in the test split."""
+    from advtransfer.lots import job
+
+    model, images = small_lenet(), random_images(12, seed=5)
+    labels = predict(model, images)
+    wrong = torch.tensor([0, 1, 4, 7])
+    labels[wrong] = (labels[wrong] + 1) % 10
+    assert correct_origins(model, images, labels, 5).tolist() == [2, 3, 5, 6, 8]
+    assert correct_origins(model, images, labels, 50).tolist() == [2, 3, 5, 6, 8, 9, 10, 11]
+
+    monkeypatch.setattr(job, "_load", lambda data, path: (model, images, labels, random_images(10, seed=6), None))
+    out = tmp_path / "attempts.csv"
+    job.attempts_job({}, "model.pt", {"dataset": "d", "architecture": "a", "defence": "vanilla"}, ["FGS", "LOTS"],
+                     ["logits"], ["untargeted"], 5, 16, str(out))
+    attempts = pd.read_csv(out)
+    assert sorted(set(attempts["origin"])) == [2, 3, 5, 6, 8]
+    assert (attempts["origin_label"] == labels.numpy()[attempts["origin"]]).all()
+    assert len(attempts) == 5 + 5 * 9  # FGS once per origin, LOTS towards the 9 other classes
 
 
 # ---------------------------------------------------------------- a LeNet trained on MNIST

@@ -56,7 +56,7 @@ class Attack:
     """
 
     max_iter: int = 1
-    early_stop: bool = True  # False: every sample takes all ``max_iter`` steps (paper 1's mode; Madry's training)
+    early_stop: bool = True  # False: every sample takes all ``max_iter`` steps (paper 1's mode, Madry's AT)
 
     def __init__(self, model: nn.Module):
         if not isinstance(model, nn.Module):
