@@ -300,6 +300,32 @@ def test_pearson_table_by_hand():
     assert len(table) == 2 * (3 + 2)  # (mlp, convnet, convnet-fgm, all-pgd, all-fgm) × 2 metrics
 
 
+def test_correlation_figure_has_mean_l2_on_x_and_the_metrics_on_y():
+    """Paper 1 Figs 5, 6: Mean L2 on the x-axis, DBM / AM on the y-axis, each with its unit."""
+    from advtransfer.figures import correlation_figure
+
+    rows = pd.DataFrame(per_class_rows("mlp", dbm=[0.1, 0.2, 0.3], am=[0.5, 0.4, 0.9], mean_l2=[10.0, 30.0, 20.0]))
+    fig = correlation_figure(rows, pearson_table(rows), "fmnist: pgd")
+    assert [ax.get_xlabel() for ax in fig.axes] == ["Mean L2 (0–255 scale)"] * 2
+    assert [ax.get_ylabel() for ax in fig.axes] == ["DBM (no unit)", "AM (no unit, 0–2)"]
+    for ax, column in zip(fig.axes, ["dbm", "am"]):
+        np.testing.assert_array_equal(ax.collections[0].get_offsets(), rows[["mean_l2", column]].to_numpy())
+
+
+def test_zero_shot_figures_label_every_axis():
+    from advtransfer.figures import histogram_panels, isomap_panels
+
+    rng = np.random.default_rng(0)
+    names = ["a", "b", "c"]
+    z = rng.dirichlet(np.ones(2), size=20)
+    figures = [isomap_panels([(0, z, None), (1, z, None)], names, "t"),
+               histogram_panels([(0, z.sum(0), z.sum(0), 20), (1, z.sum(0), z.sum(0), 20)], names, "t")]
+    for fig in figures:
+        for ax in fig.axes[:2]:
+            assert ax.get_xlabel() and ax.get_ylabel()
+            assert "(" in ax.get_xlabel() + ax.get_ylabel()  # a unit
+
+
 def test_pearson_table_rejects_bad_frames():
     frame = pd.DataFrame(per_class_rows("all", [1, 2, 3], [1, 2, 3], [1, 2, 3]))
     with pytest.raises(ValueError, match="reserved"):

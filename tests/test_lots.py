@@ -330,6 +330,9 @@ def test_visualisation_figure(mnist_lenet, tmp_path):
                          target_classes=torch.tensor([3]), steps=8, max_steps=300, path=path)
     assert path.stat().st_size > 10_000
     assert len(figure.axes) == 6 * 3
+    panels = [ax for ax in figure.axes if ax.images]
+    assert len(panels) == 1 + 6 * 2 and all("0–255" in ax.get_xlabel() for ax in panels[1:])  # scale of each
+    assert all(ax.get_ylabel() for ax in figure.axes[::3])  # each row's kind
 
 
 def test_comparison_rejects_unknown_techniques_and_modes():
