@@ -132,6 +132,36 @@ def test_fooled_samples_are_not_updated_further(digits, name):
     assert not torch.allclose(long[~fooled], short[~fooled])  # the others went on
 
 
+def mean_l2(model, x, y, attack):
+    """Mean L2 (0–255) over the successful samples."""
+    df = run_attack(model, x, y, attack, batch_size=64, progress=False)
+    return df.loc[df["success"], "l2"].mean()
+
+
+def test_paper_mode_tells_bim_from_pgd(digits):
+    """Without a random start BIM and PGD share their iterates: in minimal mode both stop at the same
+    image once each has enough steps. Paper 1's mode (early_stop=False) reports the final iterate,
+    which depends on the number of steps (method §2's Fashion-MNIST column: BIM 80, PGD 40)."""
+    model, x, y = digits
+    bim, pgd = PARAMS["bim"] | {"max_iter": 80}, PARAMS["pgd"] | {"max_iter": 40}
+    minimal = [mean_l2(model, x, y, build_attack(name, model, **p)) for name, p in (("bim", bim), ("pgd", pgd))]
+    paper = [mean_l2(model, x, y, build_attack(name, model, early_stop=False, **p))
+             for name, p in (("bim", bim), ("pgd", pgd))]
+    assert minimal[0] == minimal[1]
+    assert paper[0] != pytest.approx(paper[1], rel=0.01)
+    assert min(paper) > max(minimal)  # the final iterate lies farther than the first misclassified one
+
+
+@pytest.mark.parametrize("name", ["bim", "pgd"])
+def test_paper_mode_attacks_misclassified_samples_too(digits, name):
+    model, x, y = digits
+    x, y = x[:20], y[:20].clone()
+    wrong = torch.arange(20) % 2 == 0
+    y[wrong] = (predict(model, x[wrong]) + 1) % 10
+    adv = build_attack(name, model, **PARAMS[name], early_stop=False)(x, y)
+    assert ((adv - x).flatten(1).abs().amax(1) > 0).all()
+
+
 def test_fgm_finds_the_smallest_eps_on_the_grid(digits):
     """Brute force: every grid ε from the gradient sign at the clean image, the first that fools."""
     model, x, y = digits
@@ -170,6 +200,8 @@ def test_deepfool_with_every_class_as_candidate_equals_all_classes(digits):
     ("deepfool", {"overshoot": -0.1}, "overshoot"),
     ("newtonfool", {"eta": 0}, "eta"),
     ("pgd", {"random_start": "yes"}, "random_start"),
+    ("bim", {"early_stop": "false"}, "early_stop"),
+    ("pgd", {"early_stop": 0}, "early_stop"),
 ])
 def test_bad_parameters_raise_value_error(digits, name, params, word):
     with pytest.raises(ValueError, match=f"attack '{name}'.*{word}"):
@@ -266,6 +298,32 @@ def test_pearson_table_by_hand():
     assert (fgm["n"], fgm["n_used"]) == (3, 2)
     assert fgm[["pearson_r", "p_value", "ci_low", "ci_high"]].isna().all()
     assert len(table) == 2 * (3 + 2)  # (mlp, convnet, convnet-fgm, all-pgd, all-fgm) × 2 metrics
+
+
+def test_correlation_figure_has_mean_l2_on_x_and_the_metrics_on_y():
+    """Paper 1 Figs 5, 6: Mean L2 on the x-axis, DBM / AM on the y-axis, each with its unit."""
+    from advtransfer.figures import correlation_figure
+
+    rows = pd.DataFrame(per_class_rows("mlp", dbm=[0.1, 0.2, 0.3], am=[0.5, 0.4, 0.9], mean_l2=[10.0, 30.0, 20.0]))
+    fig = correlation_figure(rows, pearson_table(rows), "fmnist: pgd")
+    assert [ax.get_xlabel() for ax in fig.axes] == ["Mean L2 (0–255 scale)"] * 2
+    assert [ax.get_ylabel() for ax in fig.axes] == ["DBM (no unit)", "AM (no unit, 0–2)"]
+    for ax, column in zip(fig.axes, ["dbm", "am"]):
+        np.testing.assert_array_equal(ax.collections[0].get_offsets(), rows[["mean_l2", column]].to_numpy())
+
+
+def test_zero_shot_figures_label_every_axis():
+    from advtransfer.figures import histogram_panels, isomap_panels
+
+    rng = np.random.default_rng(0)
+    names = ["a", "b", "c"]
+    z = rng.dirichlet(np.ones(2), size=20)
+    figures = [isomap_panels([(0, z, None), (1, z, None)], names, "t"),
+               histogram_panels([(0, z.sum(0), z.sum(0), 20), (1, z.sum(0), z.sum(0), 20)], names, "t")]
+    for fig in figures:
+        for ax in fig.axes[:2]:
+            assert ax.get_xlabel() and ax.get_ylabel()
+            assert "(" in ax.get_xlabel() + ax.get_ylabel()  # a unit
 
 
 def test_pearson_table_rejects_bad_frames():

@@ -125,6 +125,34 @@ def test_bad_recipe_value(config):
         validate(config, SCHEMA)
 
 
+PRESETS = ["config.yaml"] + sorted(f"config/{p.name}" for p in (ROOT / "config").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_presets_are_valid_and_run_bim_and_pgd_in_paper_mode(preset):
+    config = yaml.safe_load((ROOT / preset).read_text())
+    full_check(config)
+    for dataset in config["datasets"].values():
+        params = dataset.get("attacks", {}).get("params", {})
+        for name in ("bim", "pgd"):
+            if name in dataset.get("attacks", {}).get("run", []):
+                assert params[name]["early_stop"] is False, (preset, name)
+
+
+def test_fashion_mnist_preset_runs_the_five_attacks():
+    attacks = yaml.safe_load((ROOT / "config/fashion_mnist.yaml").read_text())["datasets"]["fashion_mnist"]["attacks"]
+    assert attacks["run"] == ["fgm", "bim", "pgd", "deepfool", "newtonfool"]
+    assert attacks["params"]["bim"]["eps"] == 76.5 and attacks["params"]["newtonfool"]["eta"] == 0.375
+
+
+def test_bad_early_stop_is_named(config):
+    config["datasets"]["digits"]["attacks"]["params"]["pgd"]["early_stop"] = "no"
+    with pytest.raises(WorkflowError, match="'no'"):
+        validate(config, SCHEMA)
+    with pytest.raises(ConfigError, match=r"params\.pgd: .*early_stop"):
+        check_config(config)
+
+
 def test_snakemake_stops_before_any_job(tmp_path, config):
     """The whole path: a bad config makes `snakemake -n` fail at parse time, naming the problem."""
     config["datasets"]["digits"]["architectures"]["resnet9000"] = config["datasets"]["digits"]["architectures"]["mlp"]

@@ -99,6 +99,7 @@ def test_defence_figure_writes_a_png(tmp_path):
     path = tmp_path / "defences.png"
     fig = defence_figure(per_class(), "fashion_mnist", str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [ax.get_ylabel() for ax in fig.axes] == ["DBM", "AM"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["DBM (no unit)", "AM (no unit, 0–2)"]
+    assert [ax.get_xlabel() for ax in fig.axes] == ["defence", "defence"]
     with pytest.raises(ValueError, match="no rows"):
         defence_figure(per_class(), "cifar10")

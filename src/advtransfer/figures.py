@@ -1,4 +1,4 @@
-"""Figures of method §3 (matplotlib, no display needed)."""
+"""Figures of method §3 (matplotlib, no display needed). Every axis is labelled with its unit."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from advtransfer.io import atomic_path  # noqa: E402
+
+MEAN_L2_LABEL = "Mean L2 (0–255 scale)"
+METRIC_LABELS = {"DBM": "DBM (no unit)", "AM": "AM (no unit, 0–2)"}
 
 
 def save(fig, path: str) -> None:
@@ -50,6 +53,8 @@ def isomap_panels(panels, class_names: list[str], title: str, max_points: int = 
         ax.set_title(f"excluded: {class_names[i]}", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.set_xlabel("Isomap 1 (arbitrary units)", fontsize=6)
+        ax.set_ylabel("Isomap 2 (arbitrary units)", fontsize=6)
     handles = [plt.Line2D([], [], marker="o", ls="", color=cmap(c % 10), label=n) for c, n in enumerate(class_names)]
     fig.legend(handles=handles, loc="lower center", ncol=min(10, len(class_names)), fontsize=7, frameon=False)
     fig.suptitle(f"{title}: Isomap of the amalgam proportions", fontsize=10)
@@ -65,6 +70,8 @@ def histogram_panels(panels, class_names: list[str], title: str):
         ax.bar(pos - 0.2, h / n, width=0.4, label="H (Raw Zero-Shot)")
         ax.bar(pos + 0.2, h_std / n, width=0.4, label="H' (standard)")
         ax.set_xticks(pos, names, rotation=90, fontsize=6)
+        ax.set_xlabel("in-distribution class", fontsize=6)
+        ax.set_ylabel("soft-label mass per sample (0–1)", fontsize=6)
         ax.set_title(f"excluded: {class_names[i]}  AM {np.abs(h_std - h).sum() / n:.3f}", fontsize=8)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
@@ -73,8 +80,8 @@ def histogram_panels(panels, class_names: list[str], title: str):
 
 
 def correlation_figure(rows, table, title: str):
-    """DBM and AM against the per-class Mean L2 score, one colour per architecture, each with its
-    regression line and Pearson r in the legend (paper 1 Figs 5, 6).
+    """DBM and AM (y) against the per-class Mean L2 score (x), one colour per architecture, each with
+    its regression line and Pearson r in the legend (paper 1 Figs 5, 6).
 
     ``rows``: (architecture, class, dbm, am, mean_l2); ``table``: Table 3's rows for the same
     dataset and attack.
@@ -86,13 +93,13 @@ def correlation_figure(rows, table, title: str):
             g = g[np.isfinite(g["mean_l2"])]
             r = table[(table["architecture"] == arch) & (table["metric"] == metric)]["pearson_r"]
             label = f"{arch} (r = {float(r.iloc[0]):.2f})" if len(r) and np.isfinite(r.iloc[0]) else arch
-            ax.scatter(g[column], g["mean_l2"], color=cmap(k % 10), s=18, label=label)
-            if len(g) >= 2 and np.ptp(g[column]) > 0:
-                slope, intercept = np.polyfit(g[column], g["mean_l2"], 1)
-                xs = np.linspace(g[column].min(), g[column].max(), 20)
+            ax.scatter(g["mean_l2"], g[column], color=cmap(k % 10), s=18, label=label)
+            if len(g) >= 2 and np.ptp(g["mean_l2"]) > 0:
+                slope, intercept = np.polyfit(g["mean_l2"], g[column], 1)
+                xs = np.linspace(g["mean_l2"].min(), g["mean_l2"].max(), 20)
                 ax.plot(xs, slope * xs + intercept, color=cmap(k % 10), lw=1)
-        ax.set_xlabel(metric)
-        ax.set_ylabel("Mean L2 (0–255)")
+        ax.set_xlabel(MEAN_L2_LABEL)
+        ax.set_ylabel(METRIC_LABELS[metric])
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

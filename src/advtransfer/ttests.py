@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 from statsmodels.stats.multitest import multipletests  # noqa: E402
 
+from advtransfer.figures import METRIC_LABELS  # noqa: E402
 from advtransfer.io import atomic_path  # noqa: E402
 
 KEYS = ["dataset", "architecture", "defence", "excluded_class"]
@@ -116,7 +117,8 @@ def defence_figure(per_class: pd.DataFrame, dataset: str, path: str | None = Non
                 ax.plot(np.full(len(v), i + offset), v, "o", ms=3, alpha=0.7, color=colour,
                         label=architecture if i == 0 else None)
         ax.set_xticks(range(len(defences)), defences, rotation=30, ha="right")
-        ax.set_ylabel(metric)
+        ax.set_xlabel("defence")
+        ax.set_ylabel(METRIC_LABELS[metric])
         ax.set_title(f"{dataset}: {metric} per defence")
     axes[0][0].legend(fontsize=8, title="architecture")
     fig.tight_layout()

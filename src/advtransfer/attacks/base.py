@@ -7,7 +7,10 @@ Conventions of every attack:
 - Success = the model's prediction differs from the true label.
 - A sample the model already misclassifies counts as a success with zero perturbation: it is
   returned unchanged and never attacked.
-- Per-sample early stopping: once a sample succeeds it is no longer updated; the others go on.
+- Per-sample early stopping (the minimal mode): once a sample succeeds it is no longer updated;
+  the others go on. BIM and PGD also have paper 1's mode, ``early_stop=False``: every sample,
+  misclassified ones included, takes all ``max_iter`` steps and the final iterate is returned, as
+  ART's BIM and PGD do.
 - Magnitudes (ε, step sizes) are given on the 0–255 pixel scale, as in method §2, and converted to
   the model's [0, 1] scale by ``to_unit_scale`` only.
 """
@@ -39,6 +42,12 @@ def check_number(name: str, value, *, integer: bool = False, positive: bool = Tr
         raise ValueError(f"{name} must be {'> 0' if positive else '≥ 0'}, got {value!r}")
 
 
+def check_flag(name: str, value) -> None:
+    """``ValueError`` unless ``value`` is True or False."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
 class Attack:
     """Base class: ``Attack(model)``; ``attack(images, labels) -> adversarial images``.
 
@@ -47,7 +56,7 @@ class Attack:
     """
 
     max_iter: int = 1
-    early_stop: bool = True  # False: every sample takes all ``max_iter`` steps (Madry's adversarial training)
+    early_stop: bool = True  # False: every sample takes all ``max_iter`` steps (paper 1's mode, Madry's AT)
 
     def __init__(self, model: nn.Module):
         if not isinstance(model, nn.Module):

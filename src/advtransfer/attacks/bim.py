@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from advtransfer.attacks import ATTACKS
-from advtransfer.attacks.base import Attack, check_number, to_unit_scale
+from advtransfer.attacks.base import Attack, check_flag, check_number, to_unit_scale
 
 
 @ATTACKS.register("bim")
@@ -15,7 +15,9 @@ class BIM(Attack):
     BIM in the paper 'Adversarial examples in the physical world'
     [https://arxiv.org/abs/1607.02533]: from the clean image, ``max_iter`` steps
     x ← clip_[0,1](Π_ε(x + eps_step·sign(∇ₓ loss(x, y)))), Π_ε the projection on the L∞ ball of
-    radius ε around the clean image; a sample stops at the first iterate that is misclassified.
+    radius ε around the clean image. Minimal mode (default): a sample stops at its first
+    misclassified iterate. Paper 1's mode (``early_stop=False``, as ART runs it): every sample takes
+    all ``max_iter`` steps and the final iterate is returned.
 
     Distance Measure : Linf
 
@@ -24,8 +26,9 @@ class BIM(Attack):
         eps (float): maximum perturbation, 0–255 pixel scale. (Default: 8)
         eps_step (float): step size, 0–255 pixel scale. (Default: 2)
         max_iter (int): number of steps. (Default: 10)
-        early_stop (bool): stop each sample at its first misclassified iterate; False runs every
-            sample for all ``max_iter`` steps (adversarial training). (Default: True)
+        early_stop (bool): True: minimal mode, each sample stops at its first misclassified
+            iterate (an already misclassified sample is returned unchanged). False: paper 1's
+            mode, every sample takes all ``max_iter`` steps. (Default: True)
 
     Shape:
         - images: :math:`(N, C, H, W)`, float, range [0, 1].
@@ -40,8 +43,7 @@ class BIM(Attack):
     def __init__(self, model: nn.Module, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 10,
                  early_stop: bool = True):
         super().__init__(model)
-        if not isinstance(early_stop, bool):
-            raise ValueError(f"early_stop must be True or False, got {early_stop!r}")
+        check_flag("early_stop", early_stop)
         self.early_stop = early_stop
         check_number("eps", eps)
         check_number("eps_step", eps_step)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from advtransfer.attacks import ATTACKS
-from advtransfer.attacks.base import to_unit_scale
+from advtransfer.attacks.base import check_flag, to_unit_scale
 from advtransfer.attacks.bim import BIM
 
 
@@ -16,7 +16,8 @@ class PGD(BIM):
     PGD in the paper 'Towards Deep Learning Models Resistant to Adversarial Attacks'
     [https://arxiv.org/abs/1706.06083]: BIM's projected sign-gradient steps, optionally from a
     random point of the L∞ ball (uniform noise in [−ε, ε], clipped to [0, 1]). method §2 uses no random
-    start. A sample stops at the first iterate that is misclassified (the random start included).
+    start. In minimal mode a sample stops at its first misclassified iterate (the random start
+    included); with ``early_stop=False`` (paper 1's mode) every sample takes all ``max_iter`` steps.
 
     Arguments: those of ``BIM`` (``max_iter`` defaults to 20 here), and
         random_start (bool): start from a random point of the ε-ball. (Default: False)
@@ -31,8 +32,7 @@ class PGD(BIM):
     def __init__(self, model: nn.Module, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 20,
                  random_start: bool = False, seed: int = 0, early_stop: bool = True):
         super().__init__(model, eps=eps, eps_step=eps_step, max_iter=max_iter, early_stop=early_stop)
-        if not isinstance(random_start, bool):
-            raise ValueError(f"random_start must be True or False, got {random_start!r}")
+        check_flag("random_start", random_start)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         self.random_start, self.seed = random_start, seed

@@ -10,7 +10,7 @@ Images are on the 0–255 pixel scale, (B, C, H, W); adversarial images are uint
 """
 
 from advtransfer.lots.comparison import (
-    MODES, NO_LAYER, NO_TARGET, TECHNIQUES, choose_targets, comparison_table, lots_comparison,
+    MODES, NO_LAYER, NO_TARGET, TECHNIQUES, choose_targets, comparison_table, correct_origins, lots_comparison,
 )
 from advtransfer.lots.direction import (
     fgs_direction, fgv_direction, hot_cold_direction, input_gradient, lots_direction, unit_linf,
@@ -23,7 +23,7 @@ from advtransfer.lots.search import (
 
 __all__ = [
     "AttackResult", "DEFAULT_LIMIT", "DEFAULT_MAX_STEPS", "LayerFeatures", "MODES", "NO_LAYER", "NO_TARGET",
-    "OUTPUT", "TECHNIQUES", "choose_targets", "comparison_table", "eval_mode", "fgs_direction",
+    "OUTPUT", "TECHNIQUES", "choose_targets", "comparison_table", "correct_origins", "eval_mode", "fgs_direction",
     "fgv_direction", "hot_cold_direction", "input_gradient", "iterative_lots", "layer_features",
     "layer_names", "line_search", "lots_comparison", "lots_direction", "predict", "saturation_eps",
     "step_and_adjust", "unit_linf", "visualisation_direction",

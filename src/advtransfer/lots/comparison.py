@@ -47,6 +47,13 @@ def choose_targets(
     return images[index.to(images.device)], index
 
 
+def correct_origins(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices of the first ``n`` images (0–255 scale) that ``model`` classifies correctly: paper 2's
+    origins (method §4; it attacks only correctly classified images). Fewer if fewer are correct."""
+    correct = predict(model, images).cpu() == labels.cpu()
+    return torch.nonzero(correct).flatten()[:n]
+
+
 def _attempt_pairs(origin_labels: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(origin index, target class) for every origin and every class other than its label."""
     origin, target = torch.meshgrid(torch.arange(len(origin_labels)), torch.arange(num_classes), indexing="ij")

@@ -1,8 +1,9 @@
 """The LOTS stage of the workflow (method §4): one function per job, and the config check.
 
-Every job attacks a trained standard classifier on the first images of its dataset's test split;
-the target images are one per class, the first correctly classified test image of each
-(``choose_targets``). Outputs are written atomically.
+Every job attacks a trained standard classifier on the first images of its dataset's test split
+(paper 2's comparison: the first correctly classified ones); the target images are one per class,
+the first correctly classified test image of each (``choose_targets``). Outputs are written
+atomically.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advtransfer.lots.comparison import choose_targets, comparison_table, lots_comparison
+from advtransfer.lots.comparison import choose_targets, comparison_table, correct_origins, lots_comparison
 from advtransfer.lots.direction import lots_direction
 from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features
 from advtransfer.lots.search import DEFAULT_LIMIT, line_search
@@ -121,11 +122,13 @@ def _load(data: dict, model_path: str):
 
 def attempts_job(data: dict, model: str, keys: dict, techniques: list, layers: list, modes: list,
                  n_lots: int, limit: int, out: str) -> None:
-    """Paper 2's attempts (``lots_comparison``) on the first ``n_lots`` test images: one row per
-    attempt, ``keys`` (dataset, architecture, defence) first."""
+    """Paper 2's attempts (``lots_comparison``) on the first ``n_lots`` correctly classified test
+    images: one row per attempt, ``keys`` (dataset, architecture, defence) first, ``origin`` the
+    image's index in the test split."""
     classifier, images, labels, targets, _ = _load(data, model)
-    attempts = lots_comparison(classifier, images[:n_lots], labels[:n_lots], targets, layers, techniques,
-                               modes, limit)
+    index = correct_origins(classifier, images, labels, n_lots)
+    attempts = lots_comparison(classifier, images[index], labels[index], targets, layers, techniques, modes, limit)
+    attempts["origin"] = index.cpu().numpy()[attempts["origin"].to_numpy(dtype=int)]
     for i, (key, value) in enumerate(keys.items()):
         attempts.insert(i, key, value)
     write_table(attempts, out)

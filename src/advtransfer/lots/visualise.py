@@ -3,7 +3,7 @@
 For each origin x_o and chosen layer l: x_o⁺ and x_o⁻, which magnify and reduce f⁽ˡ⁾(x_o) along
 η̂⁽ˡ⁾ = B_l(± f⁽ˡ⁾(x_o)), with their perturbations; optionally the targeted LOTS image towards a
 target per layer. Every image is captioned with its predicted class, PASS, L2 and L∞ (0–255
-scale). x_o^± take ``steps`` step-and-adjust steps of 1/255 (our choice: the paper fixes no
+scale), every perturbation with its colour range (0–255 scale), every row with its kind. x_o^± take ``steps`` step-and-adjust steps of 1/255 (our choice: the paper fixes no
 length); targeted LOTS images are step-and-adjust LOTS run until the target is reached.
 """
 
@@ -44,11 +44,12 @@ def _blank(ax) -> None:
 
 
 def _show(ax, image: np.ndarray, caption: str, perturbation: bool = False) -> None:
-    """One panel: an image (C, H, W) on the 0–255 scale, or a perturbation (centred colour map)."""
+    """One panel: an image (C, H, W) on the 0–255 scale, or a perturbation (centred colour map,
+    its range in the caption)."""
     _blank(ax)
-    ax.set_xlabel(caption, fontsize=6)
     if perturbation:
         bound = max(float(np.abs(image).max()), 1.0)
+        caption = f"colours ±{bound:.0f} (0–255 scale)"
         if image.shape[0] == 1:
             ax.imshow(image[0], cmap="seismic", vmin=-bound, vmax=bound)
         else:
@@ -57,13 +58,14 @@ def _show(ax, image: np.ndarray, caption: str, perturbation: bool = False) -> No
         ax.imshow(image[0], cmap="gray", vmin=0, vmax=255)
     else:
         ax.imshow(np.transpose(image, (1, 2, 0)).astype(np.uint8))
+    ax.set_xlabel(caption, fontsize=6)
 
 
 def _captions(model, origins, adversarials, class_names) -> list[str]:
     predictions = predict(model, adversarials).tolist()
     difference = (adversarials.float() - origins.float()).flatten(1)
     scores = pass_scores(origins, adversarials)
-    return [f"{class_names[p] if class_names else p} PASS {s:.2f}\nL2 {l2:.0f} L∞ {li:.0f}"
+    return [f"{class_names[p] if class_names else p} PASS {s:.2f}\nL2 {l2:.0f} L∞ {li:.0f} (0–255)"
             for p, s, l2, li in zip(predictions, scores, difference.norm(dim=1).tolist(),
                                     difference.abs().amax(dim=1).tolist())]
 
