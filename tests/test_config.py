@@ -163,3 +163,15 @@ def test_snakemake_stops_before_any_job(tmp_path, config):
     assert run.returncode != 0
     assert "unknown architecture 'resnet9000'" in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_run_that_allows_no_gpu_gives_its_jobs_none(tmp_path, config):
+    """The default profile's `gpu: 0` makes every job a CPU job (no GPU lock); `--resources gpu=1` gives GPUs."""
+    configfile = tmp_path / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    base = [SNAKEMAKE, "-n", "--configfile", str(configfile), "--directory", str(tmp_path), "--snakefile",
+            str(SNAKEFILE)]
+    default = subprocess.run(base, capture_output=True, text=True, check=True).stdout
+    with_gpu = subprocess.run([*base, "--resources", "gpu=1"], capture_output=True, text=True, check=True).stdout
+    assert "gpu=1" not in default and default.count("gpu=0") >= 100  # every training, soft-label, attack, LOTS job
+    assert with_gpu.count("gpu=0") == 0 and with_gpu.count("gpu=1") >= default.count("gpu=0")
