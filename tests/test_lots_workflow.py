@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from advtransfer.lots.job import check_lots_config
+from advtransfer.config import ConfigError, check_config
 from workflow_helpers import ROOT, SHARED_DATA, link_raw, planned_jobs, snakemake, write_config
 from workflow_helpers import small_config as small_study
 
@@ -146,20 +146,20 @@ def test_an_unknown_layer_fails_before_any_job_and_lists_the_layers(tmp_path):
     (lambda lots: lots.update(attack_layer="body.fc"), r"datasets\.mnist\.lots\.attack_layer: unknown layer"),
     (lambda lots: lots["layers"].update(mlp=["logits"]), r"datasets\.mnist\.lots\.layers: \['mlp'\]"),
 ])
-def test_check_lots_config_names_the_key(tmp_path, edit, key):
+def test_check_config_names_the_key(tmp_path, edit, key):
     config = small_config(tmp_path)
-    check_lots_config(config)
+    check_config(config)
     edit(config["datasets"]["mnist"]["lots"])
-    with pytest.raises(ValueError, match=key):
-        check_lots_config(config)
+    with pytest.raises(ConfigError, match=key):
+        check_config(config)
 
 
-def test_check_lots_config_checks_the_lots_at_layer(tmp_path):
+def test_check_config_checks_the_lots_at_layer(tmp_path):
     config = copy.deepcopy(yaml.safe_load((ROOT / "config" / "mnist.yaml").read_text()))
-    check_lots_config(config)
+    check_config(config)
     config["defence_params"]["lots_at"]["layer"] = "body.conv7"
-    with pytest.raises(ValueError, match=r"defence_params\.lots_at\.layer.*unknown layer 'body.conv7'"):
-        check_lots_config(config)
+    with pytest.raises(ConfigError, match=r"defence_params\.lots_at\.layer.*unknown layer 'body.conv7'"):
+        check_config(config)
     del config["datasets"]["mnist"]["lots"]  # a dataset without LOTS still trains lots_at
-    with pytest.raises(ValueError, match=r"defence_params\.lots_at\.layer.*unknown layer 'body.conv7'"):
-        check_lots_config(config)
+    with pytest.raises(ConfigError, match=r"defence_params\.lots_at\.layer.*unknown layer 'body.conv7'"):
+        check_config(config)

@@ -1,32 +1,42 @@
-"""Config checks beyond the JSON schema (``workflow/schemas/config.schema.yaml``).
+"""Config checks beyond the JSON schema (``workflow/schemas/config.schema.yaml``): the one checker.
 
-The schema checks keys and types; ``check_config`` checks names against the registries and values
-against each other (excluded classes within the dataset's classes). Both run before any job starts.
+The schema checks keys and types. ``check_config`` checks names against the catalog and values
+against each other and against the data (classes, test-split sizes), without importing torch;
+with ``deep=True`` it also builds every configured defence and attack with its parameters and
+looks up every LOTS layer on the architectures (this needs torch). Every problem is a
+``ConfigError`` naming the key. The Snakefile runs the quick checks while it is parsed and the
+deep ones once per config (``checked_once``, in a separate process), so that parsing imports no
+torch, and both before any job starts.
 """
 
 from __future__ import annotations
 
-from advtransfer import study
-from advtransfer.data import DATASETS, SPLIT_FACTS
-from advtransfer.defences import DEFENCES
-from advtransfer.models import ARCHITECTURES
-from advtransfer.registry import UnknownNameError
-from advtransfer.training import TrainRecipe
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from advtransfer import catalog, study
+from advtransfer.recipe import TrainRecipe
+
+OUTPUT_LAYER = "logits"  # advtransfer.lots.layers.OUTPUT, every classifier's last layer
 
 
 class ConfigError(ValueError):
     """A config value that cannot work; the message names the key."""
 
 
-def check_config(config: dict) -> None:
+def check_config(config: dict, deep: bool = True) -> None:
     """Raise ``ConfigError`` naming the first bad key of ``config``."""
     datasets = config.get("datasets") or {}
     if not datasets:
         raise ConfigError("datasets: at least one dataset is needed")
     for name, ds in datasets.items():
         where = f"datasets.{name}"
-        _known(DATASETS, name, where)
-        facts = SPLIT_FACTS.get(name, {})
+        _known(catalog.DATASETS, "dataset", name, where)
+        facts = catalog.SPLIT_FACTS.get(name, {})
         n = study.num_classes(config, name)
         if facts.get("num_classes") not in (None, n):
             raise ConfigError(f"{where}.num_classes: {n}, but {name} has {facts['num_classes']} classes; "
@@ -40,20 +50,34 @@ def check_config(config: dict) -> None:
             if repeated:
                 raise ConfigError(f"{where}.excluded_classes: {repeated} listed more than once; list each class once")
         _check_sample_counts(ds, where, facts.get("test_size"))
-        _check_attacks(ds.get("attacks", {}), f"{where}.attacks")
+        for attack in (ds.get("attacks") or {}).get("run", []):
+            _known(catalog.ATTACKS, "attack", attack, f"{where}.attacks.run")
         for arch, spec in ds["architectures"].items():
-            _known(ARCHITECTURES, arch, f"{where}.architectures")
+            _known(catalog.ARCHITECTURES, "architecture", arch, f"{where}.architectures")
             try:
                 TrainRecipe.from_config(dict(spec["train"]))
             except (TypeError, ValueError) as err:
                 raise ConfigError(f"{where}.architectures.{arch}.train: {err}") from None
             for defence in study.defences(config, name, arch):
-                _known(DEFENCES, defence, f"{where}.architectures.{arch}.defences")
-    for defence, params in (config.get("defence_params") or {}).items():
-        _check_defence(defence, params, "defence_params")
+                _known(catalog.DEFENCES, "defence", defence, f"{where}.architectures.{arch}.defences")
+        if ds.get("lots"):
+            architectures = study.architectures(config, name)
+            unknown = sorted(set(ds["lots"].get("layers", {})) - set(architectures))
+            if unknown:
+                raise ConfigError(f"{where}.lots.layers: {unknown} are not architectures of {name} ({architectures})")
+    for defence in (config.get("defence_params") or {}):
+        _known(catalog.DEFENCES, "defence", defence, "defence_params")
     for name, ds in datasets.items():
         for defence in (ds.get("defence_params") or {}):
-            _check_defence(defence, study.defence_params(config, defence, name), f"datasets.{name}.defence_params")
+            _known(catalog.DEFENCES, "defence", defence, f"datasets.{name}.defence_params")
+    if deep:
+        _check_parameters(config)
+        _check_layers(config)
+
+
+def _known(table: dict, kind: str, name: str, where: str) -> None:
+    if name not in table:
+        raise ConfigError(f"{where}: unknown {kind} {name!r}; known: {', '.join(sorted(table))}")
 
 
 def _check_sample_counts(ds: dict, where: str, test_size: int | None) -> None:
@@ -69,32 +93,92 @@ def _check_sample_counts(ds: dict, where: str, test_size: int | None) -> None:
                               f"the maximum is {available}")
 
 
-def _check_defence(defence: str, params: dict, where: str) -> None:
-    from advtransfer.defences import build_defence
-
-    _known(DEFENCES, defence, where)
-    try:
-        build_defence(defence, params)
-    except ValueError as err:
-        raise ConfigError(f"{where}.{defence}: {err}") from None
-
-
-def _known(registry, name: str, where: str) -> None:
-    try:
-        registry.get(name)
-    except UnknownNameError as err:
-        raise ConfigError(f"{where}: {err}") from None
-
-
-def _check_attacks(attacks: dict, where: str) -> None:
-    """Every configured attack builds with its parameters (on a stand-in model)."""
+def _check_parameters(config: dict) -> None:
+    """Every configured defence and attack builds with its parameters (attacks on a stand-in model)."""
     from torch import nn
 
     from advtransfer.attacks import build_attack
+    from advtransfer.defences import build_defence
 
-    params = attacks.get("params", {})
-    for name in attacks.get("run", []):
+    checks = [(d, config["defence_params"][d], "defence_params") for d in config.get("defence_params") or {}]
+    for name, ds in config["datasets"].items():
+        checks += [(d, study.defence_params(config, d, name), f"datasets.{name}.defence_params")
+                   for d in ds.get("defence_params") or {}]
+    for defence, params, where in checks:
         try:
-            build_attack(name, nn.Identity(), **params.get(name, {}))
-        except (KeyError, ValueError) as err:
-            raise ConfigError(f"{where}.params.{name}: {err}") from None
+            build_defence(defence, params)
+        except ValueError as err:
+            raise ConfigError(f"{where}.{defence}: {err}") from None
+    for name, ds in config["datasets"].items():
+        attacks = ds.get("attacks") or {}
+        for attack in attacks.get("run", []):
+            try:
+                build_attack(attack, nn.Identity(), **attacks.get("params", {}).get(attack, {}))
+            except (KeyError, ValueError) as err:
+                raise ConfigError(f"datasets.{name}.attacks.params.{attack}: {err}") from None
+
+
+def _check_layers(config: dict) -> None:
+    """Every LOTS layer (a ``lots`` section's, the ``lots_at`` defence's) exists in its architecture."""
+    for dataset in config["datasets"]:
+        where = f"datasets.{dataset}.lots"
+        has_lots = dataset in study.lots_datasets(config)
+        for architecture in study.architectures(config, dataset):
+            checks = []
+            if has_lots:
+                lots = study.lots_params(config, dataset, architecture)
+                checks += [(f"{where}.layers.{architecture}", layer) for layer in lots["layers"]]
+                checks.append((f"{where}.attack_layer", lots["attack_layer"]))
+            if "lots_at" in study.defences(config, dataset, architecture):
+                layer = study.defence_params(config, "lots_at", dataset).get("layer", OUTPUT_LAYER)
+                checks.append((f"defence_params.lots_at.layer ({dataset}/{architecture})", layer))
+            checks = [(key, layer) for key, layer in checks if layer != OUTPUT_LAYER]
+            model = _stand_in(architecture, study.num_classes(config, dataset)) if checks else None
+            for key, layer in checks:
+                from advtransfer.lots.layers import LayerFeatures
+
+                try:
+                    LayerFeatures(model, layer)
+                except ValueError as err:
+                    raise ConfigError(f"{key}: {err}") from None
+
+
+def _stand_in(architecture: str, num_classes: int):
+    """The architecture's classifier without weights (on the meta device): its layer names."""
+    import torch
+
+    from advtransfer.models import build_classifier
+    from advtransfer.models.imagenet import INPUT_SIZES
+
+    with torch.device("meta"):
+        return build_classifier(architecture, 3, INPUT_SIZES.get(architecture, 32), num_classes, [0.0] * 3, [1.0] * 3)
+
+
+def checked_once(config: dict, folder: str | Path) -> None:
+    """The deep checks of ``config``, once: in a separate Python (the caller imports no torch), the
+    verdict kept in ``folder`` under the hash of the config and of this module's code."""
+    from advtransfer.code import code_version
+
+    text = json.dumps(config, sort_keys=True, default=str)
+    key = hashlib.sha256(f"{text}\n{code_version(modules=(__name__,))}".encode()).hexdigest()[:20]
+    stamp = Path(folder) / f"config-{key}.ok"
+    if stamp.exists():
+        return
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-m", "advtransfer.config"], input=text, capture_output=True, text=True,
+                         env=env)
+    if run.returncode == 2:
+        raise ConfigError(run.stdout.strip())
+    if run.returncode != 0:
+        raise RuntimeError(f"the config check failed to run:\n{run.stderr[-3000:]}")
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.touch()
+
+
+if __name__ == "__main__":  # the deep checks of a config given as JSON on standard input
+    try:
+        check_config(json.load(sys.stdin))
+    except ConfigError as err:
+        print(err)
+        sys.exit(2)

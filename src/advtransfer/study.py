@@ -10,18 +10,6 @@ from __future__ import annotations
 STANDARD = "none"  # the excluded-class wildcard of the standard (all-class) classifier
 
 
-def model_modules(architecture: str, defence: str, attack: str | None = None) -> list[str]:
-    """The modules a job that builds this model (and runs this attack) imports through the registries."""
-    from advtransfer.attacks import ATTACKS
-    from advtransfer.defences import DEFENCES
-    from advtransfer.models import ARCHITECTURES
-
-    modules = [ARCHITECTURES.module(architecture), DEFENCES.module(defence)]
-    if attack is not None:
-        modules.append(ATTACKS.module(attack))
-    return [m for m in modules if m]
-
-
 def dataset_cfg(config: dict, dataset: str) -> dict:
     return config["datasets"][dataset]
 

@@ -6,15 +6,16 @@ sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
 from snakemake.utils import validate, min_version
 
-from advtransfer import study
+from advtransfer import catalog, study
 from advtransfer.code import code_version
-from advtransfer.config import ConfigError, check_config
+from advtransfer.config import ConfigError, check_config, checked_once
 
 min_version("9.0")
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
-    check_config(config)
+    check_config(config, deep=False)  # names, recipes, classes, sample counts: no torch while parsing
+    checked_once(config, ".snakemake/advtransfer")  # parameters and LOTS layers, once per config
 except ConfigError as err:
     raise WorkflowError(f"config: {err}") from None
 
@@ -28,9 +29,11 @@ def code(script, *modules):
 
 
 def model_code(script):
-    """Code version of a job that loads a trained model: its script, architecture, defence, and attack if any."""
+    """Code version of a job that reads a dataset and builds a model: its script, the dataset's
+    source, the architecture, the defence and the attack if any (catalog.modules)."""
     return lambda w: code(
-        script, *study.model_modules(w.architecture, getattr(w, "defence", "vanilla"), getattr(w, "attack", None))
+        script,
+        *catalog.modules(w.dataset, w.architecture, getattr(w, "defence", "vanilla"), getattr(w, "attack", None)),
     )
 
 

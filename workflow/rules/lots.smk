@@ -1,14 +1,6 @@
 # LOTS (method §4) on the standard classifiers: paper 2's comparison of FGS, FGV, HC and LOTS, the
 # attack "lots" of Table 3, and the LOTS visualisation. The logic lives in advtransfer.lots.job.
 
-from advtransfer.lots.job import check_lots_config
-
-try:
-    check_lots_config(config)
-except ValueError as err:
-    raise WorkflowError(f"config: {err}") from None
-
-
 LOTS_TABLES = [f"{R}/lots/{d}/{a}/{f}/{table}.csv" for d, a, f, table in study.lots_tables(config)]
 LOTS_FIGURES = [f"{R}/figures/{d}/{a}_lots.png" for d, a in study.lots_figures(config)]
 # This stage's targets for `rule all` (a lambda: `snakemake --lint` wants no function beside rules).

@@ -86,7 +86,7 @@ rule zero_shot_figures:
         data=lambda w: study.data_params(config, w.dataset),
         max_points=config.get("figures", {}).get("isomap_max_points", 500),
         seed=config.get("seed", 0),
-        code=code("zero_shot_figures"),
+        code=lambda w: code("zero_shot_figures", *catalog.modules(w.dataset)),
     conda:
         CONDA_ENV
     log:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from torch import nn
 
+from advtransfer import catalog
 from advtransfer.registry import Registry
 
-ATTACKS: Registry = Registry(
-    "attack", {name: f"advtransfer.attacks.{name}" for name in ("fgm", "bim", "pgd", "deepfool", "newtonfool")})
+ATTACKS: Registry = Registry("attack", catalog.ATTACKS)
 
 
 def build_attack(name: str, model: nn.Module, **params):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from advtransfer import catalog
 from advtransfer.registry import Registry
 
 
@@ -87,17 +88,7 @@ class ImageSplits:
         return TensorLoader(x, torch.full((len(x),), excluded, dtype=torch.long), batch_size)
 
 
-DATASETS: Registry = Registry("dataset")
-
-# Classes and test-split size of each registered source (checked against the config before any job
-# starts; None where the data decide, e.g. Sub-ImageNet's mapping file and image folders).
-SPLIT_FACTS = {
-    "digits": {"num_classes": 10, "test_size": 360},
-    "mnist": {"num_classes": 10, "test_size": 10_000},
-    "fashion_mnist": {"num_classes": 10, "test_size": 10_000},
-    "cifar10": {"num_classes": 10, "test_size": 10_000},
-    "subimagenet": {"num_classes": None, "test_size": None},
-}
+DATASETS: Registry = Registry("dataset", catalog.DATASETS)
 
 
 def load_dataset(
@@ -201,7 +192,3 @@ class TensorLoader:
         for start in self._batch_starts():
             idx = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
             yield to_float(self.x[idx]), self.y[idx]
-
-
-# Import the source modules so they register themselves.
-from advtransfer.data import sources, cifar10, subimagenet  # noqa: E402,F401

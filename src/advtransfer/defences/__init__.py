@@ -24,16 +24,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from advtransfer import catalog
 from advtransfer.registry import Registry
 
-DEFENCES: Registry = Registry("defence", {
-    "vanilla": "advtransfer.defences",
-    **dict.fromkeys(("label_smoothing", "gaussian_augmentation", "adversarial_training"),
-                    "advtransfer.defences.training_time"),
-    **dict.fromkeys(("feature_squeezing", "spatial_smoothing", "thermometer_encoding"),
-                    "advtransfer.defences.transforms"),
-    "lots_at": "advtransfer.defences.lots_at",
-})
+DEFENCES: Registry = Registry("defence", catalog.DEFENCES)
 
 
 class Defence:

@@ -8,7 +8,9 @@ import math
 import torch
 
 from advtransfer.defences import DEFENCES, Defence, check_param, is_int
-from advtransfer.lots import OUTPUT, LayerFeatures, layer_features, line_search, lots_direction
+from advtransfer.lots.direction import lots_direction
+from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features
+from advtransfer.lots.search import line_search
 
 
 def next_other(labels: torch.Tensor) -> torch.Tensor:

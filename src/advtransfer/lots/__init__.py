@@ -9,22 +9,24 @@
 Images are on the 0–255 pixel scale, (B, C, H, W); adversarial images are uint8.
 """
 
-from advtransfer.lots.comparison import (
-    MODES, NO_LAYER, NO_TARGET, TECHNIQUES, choose_targets, comparison_table, correct_origins, lots_comparison,
-)
-from advtransfer.lots.direction import (
-    fgs_direction, fgv_direction, hot_cold_direction, input_gradient, lots_direction, unit_linf,
-    visualisation_direction,
-)
-from advtransfer.lots.layers import OUTPUT, LayerFeatures, eval_mode, layer_features, layer_names, predict
-from advtransfer.lots.search import (
-    DEFAULT_LIMIT, DEFAULT_MAX_STEPS, AttackResult, iterative_lots, line_search, saturation_eps, step_and_adjust,
-)
+_EXPORTS = {
+    "comparison": ["MODES", "NO_LAYER", "NO_TARGET", "TECHNIQUES", "choose_targets", "comparison_table",
+                   "correct_origins", "lots_comparison"],
+    "direction": ["fgs_direction", "fgv_direction", "hot_cold_direction", "input_gradient", "lots_direction",
+                  "unit_linf", "visualisation_direction"],
+    "layers": ["OUTPUT", "LayerFeatures", "eval_mode", "layer_features", "layer_names", "predict"],
+    "search": ["DEFAULT_LIMIT", "DEFAULT_MAX_STEPS", "AttackResult", "iterative_lots", "line_search",
+               "saturation_eps", "step_and_adjust"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
 
-__all__ = [
-    "AttackResult", "DEFAULT_LIMIT", "DEFAULT_MAX_STEPS", "LayerFeatures", "MODES", "NO_LAYER", "NO_TARGET",
-    "OUTPUT", "TECHNIQUES", "choose_targets", "comparison_table", "correct_origins", "eval_mode", "fgs_direction",
-    "fgv_direction", "hot_cold_direction", "input_gradient", "iterative_lots", "layer_features",
-    "layer_names", "line_search", "lots_comparison", "lots_direction", "predict", "saturation_eps",
-    "step_and_adjust", "unit_linf", "visualisation_direction",
-]
+
+def __getattr__(name: str):
+    """``from advtransfer.lots import line_search``: each name is imported from its module on first use,
+    so that importing one part (e.g. ``lots.layers``) does not import the others (pandas, OpenCV)."""
+    if name in _MODULE_OF:
+        import importlib
+
+        return getattr(importlib.import_module(f"advtransfer.lots.{_MODULE_OF[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

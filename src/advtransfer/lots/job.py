@@ -1,4 +1,4 @@
-"""The LOTS stage of the workflow (method §4): one function per job, and the config check.
+"""The LOTS stage of the workflow (method §4): one function per job.
 
 Every job attacks a trained standard classifier on the first images of its dataset's test split
 (paper 2's comparison: the first correctly classified ones); the target images are one per class,
@@ -19,46 +19,6 @@ from advtransfer.lots.search import DEFAULT_LIMIT, line_search
 from advtransfer.io import write_table
 
 KEYS = ["dataset", "architecture", "defence"]
-
-
-def check_lots_config(config: dict) -> None:
-    """``ValueError`` naming the key of the first unknown architecture or layer of a ``lots``
-    section, or of the ``lots_at`` defence's layer; checked on each architecture built for a
-    stand-in input size."""
-    from advtransfer import study
-
-    for dataset in config["datasets"]:
-        where = f"datasets.{dataset}.lots"
-        architectures = study.architectures(config, dataset)
-        has_lots = dataset in study.lots_datasets(config)
-        if has_lots:
-            unknown = sorted(set(study.dataset_cfg(config, dataset)["lots"].get("layers", {})) - set(architectures))
-            if unknown:
-                raise ValueError(f"{where}.layers: {unknown} are not architectures of {dataset} ({architectures})")
-        for architecture in architectures:
-            checks = []
-            if has_lots:
-                lots = study.lots_params(config, dataset, architecture)
-                checks += [(f"{where}.layers.{architecture}", layer) for layer in lots["layers"]]
-                checks.append((f"{where}.attack_layer", lots["attack_layer"]))
-            if "lots_at" in study.defences(config, dataset, architecture):
-                layer = study.defence_params(config, "lots_at", dataset).get("layer", OUTPUT)
-                checks.append((f"defence_params.lots_at.layer ({dataset}/{architecture})", layer))
-            model = _stand_in(architecture, study.num_classes(config, dataset)) if checks else None
-            for key, layer in checks:
-                try:
-                    LayerFeatures(model, layer)
-                except ValueError as err:
-                    raise ValueError(f"{key}: {err}") from None
-
-
-def _stand_in(architecture: str, num_classes: int) -> nn.Module:
-    """The architecture's classifier without weights (on the meta device): its layer names."""
-    from advtransfer.models import build_classifier
-    from advtransfer.models.imagenet import INPUT_SIZES
-
-    with torch.device("meta"):
-        return build_classifier(architecture, 3, INPUT_SIZES.get(architecture, 32), num_classes, [0.0] * 3, [1.0] * 3)
 
 
 def top_two(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

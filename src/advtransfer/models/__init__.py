@@ -18,17 +18,11 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from advtransfer import catalog
 from advtransfer.registry import Registry
 
 ArchitectureFactory = Callable[[int, int, int], nn.Module]
-ARCHITECTURES: Registry[ArchitectureFactory] = Registry("architecture", {
-    "mlp": "advtransfer.models.mlp", "convnet": "advtransfer.models.convnet",
-    "lenet_caffe": "advtransfer.models.lenet_caffe", "capsnet": "advtransfer.models.capsnet",
-    **dict.fromkeys(("lenet", "vgg16", "allconv", "nin"), "advtransfer.models.cifar"),
-    **dict.fromkeys(("resnet32", "wrn16_8"), "advtransfer.models.resnets"),
-    **dict.fromkeys(("densenet100_12", "densenet_bc100_12"), "advtransfer.models.densenet"),
-    **dict.fromkeys(("resnet50", "inception_v3"), "advtransfer.models.imagenet"),
-})
+ARCHITECTURES: Registry[ArchitectureFactory] = Registry("architecture", catalog.ARCHITECTURES)
 
 
 class Standardize(nn.Module):

@@ -1,0 +1,50 @@
+"""What the study can run, by name, without importing torch: the registries' tables.
+
+Each registry (``advtransfer.data.DATASETS``, ``models.ARCHITECTURES``, ``defences.DEFENCES``,
+``attacks.ATTACKS``) imports the module of a name when the name is first used; the Snakefile checks
+config names and computes code versions (``advtransfer.code``) from these tables alone.
+"""
+
+ATTACKS = {name: f"advtransfer.attacks.{name}" for name in ("fgm", "bim", "pgd", "deepfool", "newtonfool")}
+
+DEFENCES = {
+    "vanilla": "advtransfer.defences",
+    **dict.fromkeys(("label_smoothing", "gaussian_augmentation", "adversarial_training"),
+                    "advtransfer.defences.training_time"),
+    **dict.fromkeys(("feature_squeezing", "spatial_smoothing", "thermometer_encoding"),
+                    "advtransfer.defences.transforms"),
+    "lots_at": "advtransfer.defences.lots_at",
+}
+
+ARCHITECTURES = {
+    "mlp": "advtransfer.models.mlp", "convnet": "advtransfer.models.convnet",
+    "lenet_caffe": "advtransfer.models.lenet_caffe", "capsnet": "advtransfer.models.capsnet",
+    **dict.fromkeys(("lenet", "vgg16", "allconv", "nin"), "advtransfer.models.cifar"),
+    **dict.fromkeys(("resnet32", "wrn16_8"), "advtransfer.models.resnets"),
+    **dict.fromkeys(("densenet100_12", "densenet_bc100_12"), "advtransfer.models.densenet"),
+    **dict.fromkeys(("resnet50", "inception_v3"), "advtransfer.models.imagenet"),
+}
+
+DATASETS = {
+    "digits": "advtransfer.data.sources", "mnist": "advtransfer.data.sources",
+    "fashion_mnist": "advtransfer.data.sources", "cifar10": "advtransfer.data.cifar10",
+    "subimagenet": "advtransfer.data.subimagenet",
+}
+
+# Classes and test-split size of each dataset (checked against the config before any job starts;
+# None where the data decide: Sub-ImageNet's mapping file and image folders).
+SPLIT_FACTS = {
+    "digits": {"num_classes": 10, "test_size": 360},
+    "mnist": {"num_classes": 10, "test_size": 10_000},
+    "fashion_mnist": {"num_classes": 10, "test_size": 10_000},
+    "cifar10": {"num_classes": 10, "test_size": 10_000},
+    "subimagenet": {"num_classes": None, "test_size": None},
+}
+
+
+def modules(dataset: str | None = None, architecture: str | None = None, defence: str | None = None,
+            attack: str | None = None) -> tuple[str, ...]:
+    """The modules a job imports through the registries: its dataset's source, its model's
+    architecture and defence, its attack (each optional)."""
+    names = [DATASETS.get(dataset), ARCHITECTURES.get(architecture), DEFENCES.get(defence), ATTACKS.get(attack)]
+    return tuple(m for m in names if m)
