@@ -104,7 +104,8 @@ def train_params(config: dict, dataset: str, architecture: str, defence: str, in
     }
 
 
-ATTACK_NAMES = ("fgm", "bim", "pgd", "deepfool", "newtonfool")  # paper 1's attacks (method §2)
+ATTACK_NAMES = ("fgm", "bim", "pgd", "deepfool", "newtonfool",  # paper 1's attacks (method §2)
+                "fmn_l2", "fmn_linf", "ddn", "apgd")  # beyond the papers: minimum-norm attacks and APGD-CE
 LOTS_ATTACK = "lots"  # untargeted LOTS at the configured layer, as an attack of Table 3
 
 

@@ -1,4 +1,5 @@
-"""Paper 1's attacks (method §2): FGM (minimal), BIM, PGD, DeepFool, NewtonFool.
+"""Paper 1's attacks (method §2): FGM (minimal), BIM, PGD, DeepFool, NewtonFool; and, beyond the papers,
+the minimum-norm attacks FMN (L2, L∞) and DDN and AutoAttack's APGD-CE, taken from adv-lib.
 
 Register an attack with ``@ATTACKS.register("name")`` (and its module in ``ATTACKS``' table) on an ``Attack`` subclass whose constructor
 takes ``model`` and then the attack's config parameters as keyword arguments (magnitudes on the
@@ -12,8 +13,11 @@ from torch import nn
 
 from advtransfer.registry import Registry
 
-ATTACKS: Registry = Registry(
-    "attack", {name: f"advtransfer.attacks.{name}" for name in ("fgm", "bim", "pgd", "deepfool", "newtonfool")})
+ATTACKS: Registry = Registry("attack", {
+    **{name: f"advtransfer.attacks.{name}" for name in ("fgm", "bim", "pgd", "deepfool", "newtonfool", "ddn", "apgd")},
+    "fmn_l2": "advtransfer.attacks.fmn",
+    "fmn_linf": "advtransfer.attacks.fmn",
+})
 
 
 def build_attack(name: str, model: nn.Module, **params):
@@ -31,7 +35,7 @@ def build_attack(name: str, model: nn.Module, **params):
 
 # The classes, imported on first use (``from advtransfer.attacks import PGD``): a job imports only its attack.
 _CLASSES = {"Attack": "base", "to_unit_scale": "base", "BIM": "bim", "DeepFool": "deepfool", "FGM": "fgm",
-            "NewtonFool": "newtonfool", "PGD": "pgd"}
+            "NewtonFool": "newtonfool", "PGD": "pgd", "APGD": "apgd", "DDN": "ddn", "FMNL2": "fmn", "FMNLinf": "fmn"}
 
 
 def __getattr__(name: str):
