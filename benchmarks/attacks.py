@@ -1,4 +1,4 @@
-"""Speed and success of paper 1's attacks (method §2): the project against ART and torchattacks.
+"""Speed and success of the attacks: the project against ART, torchattacks and foolbox.
 
 Trains a small classifier (the Caffe LeNet) briefly on real Fashion-MNIST, then attacks the same
 test images (the first ones it classifies correctly, so that every library attacks every image) with
@@ -6,8 +6,11 @@ method §2.6's Fashion-MNIST parameters, in one batch, with each library's imple
 (the reference code's library) and torchattacks when it can be imported (it has BIM, PGD and
 DeepFool; install it apart, e.g.
 ``pip install --no-deps --target /tmp/torchattacks torchattacks==3.5.1`` and run with
-``PYTHONPATH=/tmp/torchattacks``). Prints images per second, the speed-up over ART and over
-torchattacks (TA), success rates and the Mean L2 score (0–255 scale, successful images) side by side.
+``PYTHONPATH=/tmp/torchattacks``). The attacks beyond paper 1 (FMN, DDN, APGD-CE, adapters over
+adv-lib) are set against the peers that have them: ART's and torchattacks' APGD, foolbox's DDN and FMN
+(foolbox 3.3.4's L2 FMN never projects onto its ε-ball, so its L2 is not minimal). Prints images per
+second, the speed-up over ART, torchattacks (TA) and foolbox (FB), success rates and the Mean L2
+score (0–255 scale, successful images) side by side.
 
     python benchmarks/attacks.py --data ../shared/data/fashion-mnist
 """
@@ -38,6 +41,10 @@ COLUMNS = {
         "pgd": {"eps": 76.5, "eps_step": 2.55, "max_iter": 40},
         "deepfool": {"max_iter": 100, "overshoot": 1e-6},
         "newtonfool": {"max_iter": 100, "eta": 0.375},
+        "fmn_l2": {"max_iter": 100},
+        "fmn_linf": {"max_iter": 100},
+        "ddn": {"max_iter": 100},
+        "apgd": {"eps": 76.5, "max_iter": 40},  # PGD's ε and steps
     },
     "cifar10": {
         "fgm": {"eps": 8.0, "eps_step": 2.0},
@@ -45,6 +52,10 @@ COLUMNS = {
         "pgd": {"eps": 8.0, "eps_step": 2.0, "max_iter": 20},
         "deepfool": {"max_iter": 100, "overshoot": 1e-6},
         "newtonfool": {"max_iter": 100, "eta": 0.01},
+        "fmn_l2": {"max_iter": 100},
+        "fmn_linf": {"max_iter": 100},
+        "ddn": {"max_iter": 100},
+        "apgd": {"eps": 8.0, "max_iter": 20},
     },
 }
 PARAMS = dict(COLUMNS["fashion_mnist"])
@@ -65,8 +76,8 @@ def train(splits, epochs: int) -> nn.Module:
 
 def art_attacks(model: nn.Module, n: int) -> dict:
     """ART's attacks with the same parameters (magnitudes on [0, 1]); NewtonFool on softmax scores."""
-    from art.attacks.evasion import (BasicIterativeMethod, DeepFool, FastGradientMethod, NewtonFool,
-                                     ProjectedGradientDescent)
+    from art.attacks.evasion import (AutoProjectedGradientDescent, BasicIterativeMethod, DeepFool,
+                                     FastGradientMethod, NewtonFool, ProjectedGradientDescent)
     from art.estimators.classification import PyTorchClassifier
 
     def wrap(net):
@@ -74,7 +85,7 @@ def art_attacks(model: nn.Module, n: int) -> dict:
                                  clip_values=(0.0, 1.0))
 
     logits, softmax = wrap(model), wrap(nn.Sequential(model, nn.Softmax(dim=1)).eval())
-    fgm, bim, pgd = PARAMS["fgm"], PARAMS["bim"], PARAMS["pgd"]
+    fgm, bim, pgd, apgd = PARAMS["fgm"], PARAMS["bim"], PARAMS["pgd"], PARAMS["apgd"]
     return {
         "fgm": FastGradientMethod(logits, eps=to_unit_scale(fgm["eps"]) + 1e-7, eps_step=to_unit_scale(fgm["eps_step"]),
                                   minimal=True, batch_size=n),
@@ -87,6 +98,9 @@ def art_attacks(model: nn.Module, n: int) -> dict:
                              epsilon=PARAMS["deepfool"]["overshoot"], batch_size=n, verbose=False),
         "newtonfool": NewtonFool(softmax, max_iter=PARAMS["newtonfool"]["max_iter"], eta=PARAMS["newtonfool"]["eta"],
                                  batch_size=n, verbose=False),
+        "apgd": AutoProjectedGradientDescent(logits, norm=np.inf, eps=to_unit_scale(apgd["eps"]),
+                                             eps_step=2 * to_unit_scale(apgd["eps"]), max_iter=apgd["max_iter"],
+                                             nb_random_init=1, batch_size=n, loss_type="cross_entropy", verbose=False),
     }
 
 
@@ -96,7 +110,7 @@ def torchattacks_attacks(model: nn.Module) -> dict:
         import torchattacks
     except ImportError:
         return {}
-    bim, pgd = PARAMS["bim"], PARAMS["pgd"]
+    bim, pgd, apgd = PARAMS["bim"], PARAMS["pgd"], PARAMS["apgd"]
     return {
         "bim": torchattacks.BIM(model, eps=to_unit_scale(bim["eps"]), alpha=to_unit_scale(bim["eps_step"]),
                                 steps=bim["max_iter"]),
@@ -104,6 +118,26 @@ def torchattacks_attacks(model: nn.Module) -> dict:
                                 steps=pgd["max_iter"], random_start=False),
         "deepfool": torchattacks.DeepFool(model, steps=PARAMS["deepfool"]["max_iter"],
                                           overshoot=PARAMS["deepfool"]["overshoot"]),
+        "apgd": torchattacks.APGD(model, norm="Linf", eps=to_unit_scale(apgd["eps"]), steps=apgd["max_iter"],
+                                  n_restarts=1, loss="ce", seed=0),
+    }
+
+
+def foolbox_attacks(model: nn.Module) -> dict:
+    """foolbox's DDN and FMN as functions (x, y) → adversarial images; empty when it is not installed."""
+    try:
+        import foolbox
+    except ImportError:
+        return {}
+    fmodel = foolbox.PyTorchModel(model, bounds=(0, 1))
+
+    def run(attack):
+        return lambda x, y: attack(fmodel, x, y, epsilons=None)[1]
+
+    return {
+        "fmn_l2": run(foolbox.attacks.L2FMNAttack(steps=PARAMS["fmn_l2"]["max_iter"])),
+        "fmn_linf": run(foolbox.attacks.LInfFMNAttack(steps=PARAMS["fmn_linf"]["max_iter"])),
+        "ddn": run(foolbox.attacks.DDNAttack(steps=PARAMS["ddn"]["max_iter"])),
     }
 
 
@@ -146,30 +180,29 @@ def main() -> None:
     print(f"Fashion-MNIST, lenet_caffe trained {args.epochs} epochs on {args.train} images (test accuracy "
           f"{right.float().mean():.3f}); the first {len(y)} correctly classified test images in one batch; "
           f"{args.threads} torch thread(s); method §2's {args.column} parameters")
-    art = art_attacks(model, len(y))
-    other = torchattacks_attacks(model)
-    if not other:
+    peers = {"ART": art_attacks(model, len(y)), "TA": torchattacks_attacks(model), "FB": foolbox_attacks(model)}
+    if not peers["TA"]:
         print("torchattacks is not importable: its column is left empty")
+    runs = {"ART": lambda a: a.generate(x.numpy(), y.numpy()), "TA": lambda a: a(x, y).detach(),
+            "FB": lambda a: a(x, y)}
 
-    header = f"{'attack':<11}{'ours img/s':>11}{'ART img/s':>11}{'×ART':>7}{'TA img/s':>10}{'×TA':>7}" \
-             f"{'  success ours / ART / TA':>27}{'  Mean L2 ours / ART / TA':>28}"
+    header = f"{'attack':<11}{'ours img/s':>11}" + "".join(f"{p + ' img/s':>11}{'×' + p:>7}" for p in peers) \
+        + f"{'  success ours / ART / TA / FB':>32}{'  Mean L2 ours / ART / TA / FB':>33}"
     print(header)
     for name in args.attacks:
         ours, t_ours = timed(lambda: build_attack(name, model, **PARAMS[name])(x, y))
-        theirs, t_art = timed(lambda: art[name].generate(x.numpy(), y.numpy()))
-        rows = [score(model, x, y, ours), score(model, x, y, theirs)]
-        speeds = [len(y) / t_ours, len(y) / t_art]
-        if name in other:
-            ta, t_ta = timed(lambda: other[name](x, y).detach())
-            rows.append(score(model, x, y, ta))
-            ta_speed = f"{len(y) / t_ta:>10.1f}{t_ta / t_ours:>7.1f}"
-        else:
-            rows.append((float("nan"), float("nan")))
-            ta_speed = f"{'–':>10}{'–':>7}"
+        rows, speeds = [score(model, x, y, ours)], ""
+        for peer, attacks in peers.items():
+            if name in attacks:
+                theirs, t_peer = timed(lambda: runs[peer](attacks[name]))
+                rows.append(score(model, x, y, theirs))
+                speeds += f"{len(y) / t_peer:>11.1f}{t_peer / t_ours:>7.1f}"
+            else:
+                rows.append((float("nan"), float("nan")))
+                speeds += f"{'–':>11}{'–':>7}"
         success = " / ".join("–" if np.isnan(r) else f"{r:.3f}" for r, _ in rows)
         l2 = " / ".join("–" if np.isnan(d) else f"{d:.1f}" for _, d in rows)
-        print(f"{name:<11}{speeds[0]:>11.1f}{speeds[1]:>11.1f}{t_art / t_ours:>7.1f}{ta_speed}"
-              f"{success:>27}{l2:>28}")
+        print(f"{name:<11}{len(y) / t_ours:>11.1f}{speeds}{success:>32}{l2:>33}")
 
 
 if __name__ == "__main__":

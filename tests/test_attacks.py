@@ -71,7 +71,7 @@ def adversarials(digits):
 
 
 def test_every_attack_is_registered():
-    assert ATTACKS.names() == sorted(PARAMS)
+    assert set(PARAMS) <= set(ATTACKS.names())  # the others: test_min_norm_attacks.py
 
 
 @pytest.mark.parametrize("name", LINF_ATTACKS)
@@ -210,7 +210,7 @@ def test_bad_parameters_raise_value_error(digits, name, params, word):
 
 def test_unknown_attack_and_bad_inputs(digits):
     model, x, y = digits
-    with pytest.raises(UnknownNameError, match="known: bim, deepfool"):
+    with pytest.raises(UnknownNameError, match="known: apgd, bim, ddn, deepfool"):
         build_attack("cw", model)
     attack = build_attack("pgd", model)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):

@@ -5,7 +5,13 @@ Each registry (``advtransfer.data.DATASETS``, ``models.ARCHITECTURES``, ``defenc
 config names and computes code versions (``advtransfer.code``) from these tables alone.
 """
 
-ATTACKS = {name: f"advtransfer.attacks.{name}" for name in ("fgm", "bim", "pgd", "deepfool", "newtonfool")}
+ATTACKS = {
+    # paper 1's attacks (method §2)
+    **{name: f"advtransfer.attacks.{name}" for name in ("fgm", "bim", "pgd", "deepfool", "newtonfool")},
+    # beyond the papers: minimum-norm attacks and APGD-CE
+    "fmn_l2": "advtransfer.attacks.fmn", "fmn_linf": "advtransfer.attacks.fmn",
+    "ddn": "advtransfer.attacks.ddn", "apgd": "advtransfer.attacks.apgd",
+}
 
 DEFENCES = {
     "vanilla": "advtransfer.defences",

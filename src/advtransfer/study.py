@@ -7,6 +7,8 @@ jobs it changes.
 
 from __future__ import annotations
 
+from advtransfer import catalog
+
 STANDARD = "none"  # the excluded-class wildcard of the standard (all-class) classifier
 
 
@@ -92,7 +94,7 @@ def train_params(config: dict, dataset: str, architecture: str, defence: str, in
     }
 
 
-ATTACK_NAMES = ("fgm", "bim", "pgd", "deepfool", "newtonfool")  # paper 1's attacks (method §2)
+ATTACK_NAMES = tuple(catalog.ATTACKS)  # every registered attack (advtransfer.catalog)
 LOTS_ATTACK = "lots"  # untargeted LOTS at the configured layer, as an attack of Table 3
 
 

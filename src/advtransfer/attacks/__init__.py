@@ -1,7 +1,8 @@
-"""Paper 1's attacks (method §2): FGM (minimal), BIM, PGD, DeepFool, NewtonFool.
+"""Paper 1's attacks (method §2): FGM (minimal), BIM, PGD, DeepFool, NewtonFool; and, beyond the papers,
+the minimum-norm attacks FMN (L2, L∞) and DDN and AutoAttack's APGD-CE, taken from adv-lib.
 
-Register an attack with ``@ATTACKS.register("name")`` (and its module in ``ATTACKS``' table) on an ``Attack`` subclass whose constructor
-takes ``model`` and then the attack's config parameters as keyword arguments (magnitudes on the
+Register an attack with ``@ATTACKS.register("name")`` (and its module in ``advtransfer.catalog.ATTACKS``)
+on an ``Attack`` subclass whose constructor takes ``model`` and then the attack's config parameters as keyword arguments (magnitudes on the
 0–255 pixel scale); ``build_attack`` instantiates one from the config. Conventions shared by all
 attacks are in ``advtransfer.attacks.base``.
 """
@@ -31,7 +32,7 @@ def build_attack(name: str, model: nn.Module, **params):
 
 # The classes, imported on first use (``from advtransfer.attacks import PGD``): a job imports only its attack.
 _CLASSES = {"Attack": "base", "to_unit_scale": "base", "BIM": "bim", "DeepFool": "deepfool", "FGM": "fgm",
-            "NewtonFool": "newtonfool", "PGD": "pgd"}
+            "NewtonFool": "newtonfool", "PGD": "pgd", "APGD": "apgd", "DDN": "ddn", "FMNL2": "fmn", "FMNLinf": "fmn"}
 
 
 def __getattr__(name: str):

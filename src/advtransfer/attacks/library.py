@@ -1,0 +1,53 @@
+"""The shared adapter of the attacks taken from adv-lib (FMN, DDN, APGD): the project's conventions
+around one call of the library's function.
+
+``Attack.__call__`` already runs the model in evaluation mode and passes only the samples it
+classifies correctly; the adapter adds what adv-lib expects and what the project promises:
+- adv-lib's losses take logits. A model whose scores are not logits (CapsNet's capsule lengths) is
+  shown the log of its soft-label (method §1) instead: the same prediction, and cross-entropy on it
+  is the project's ``Attack.loss``.
+- The library's random draws (APGD's random start) come from a generator seeded with ``seed``, the
+  global random state being restored after, so the same attack on the same batch gives the same images.
+- The returned images are clamped to [0, 1] (the library adds δ back to x in floating point).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from advtransfer.attacks.base import Attack
+from advtransfer.softlabels import soft_label
+
+
+class AsLogits(nn.Module):
+    """``model`` with scores that adv-lib can read as logits: log soft-labels unless they are logits."""
+
+    def __init__(self, model: nn.Module, output_kind: str):
+        super().__init__()
+        self.model, self.output_kind = model, output_kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scores = self.model(x)
+        if self.output_kind == "logits":
+            return scores
+        return soft_label(scores, self.output_kind).clamp_min(1e-30).log()
+
+
+class LibraryAttack(Attack):
+    """An attack whose ``run(model, x, y)`` calls one adv-lib function on correctly classified samples."""
+
+    seed: int = 0
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        device = x.device
+        cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.random.default_generator.manual_seed(self.seed)
+            for index in cuda:
+                torch.cuda.default_generators[index].manual_seed(self.seed)
+            x_adv = self.run(AsLogits(self.model, self.output_kind), x, y)
+        return x_adv.detach().clamp(0, 1)
+
+    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
