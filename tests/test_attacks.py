@@ -350,3 +350,23 @@ def test_without_early_stop_every_sample_takes_all_steps():
     torch.testing.assert_close(adv, expected, atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match="early_stop"):
         PGD(model, early_stop="no")
+
+
+def test_paper2_techniques_as_attacks_give_integer_images_that_leave_the_true_class(digits):
+    """FGS, FGV, HC and LOTS with paper 2's line search, through the attack interface (method §4)."""
+    from advtransfer.lots import choose_targets
+
+    model, x, y = digits
+    pixels = (x * 255).round()
+    for name in ("fgs", "fgv", "hc", "lots"):
+        attack = build_attack(name, model, limit=512)
+        if name == "lots":
+            attack.targets = choose_targets(model, pixels, y, 10)[0]
+        x_adv = attack(x, y)
+        assert torch.equal(x_adv * 255, (x_adv * 255).round()), name  # integer pixels
+        clean = predict(model, x) == y
+        fooled = predict(model, x_adv) != y
+        assert fooled[clean].float().mean() > 0.5, name
+        assert torch.equal(x_adv[~clean], x[~clean]), name  # misclassified: unchanged
+    with pytest.raises(ValueError, match="unknown layer 'body.99'"):
+        build_attack("lots", model, layer="body.99")

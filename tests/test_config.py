@@ -8,7 +8,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from advtransfer.config import ConfigError, check_config
+from advtransfer.config import ConfigError, check_config, check_sample_counts
 from workflow_helpers import ROOT, SNAKEFILE, SNAKEMAKE
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -20,6 +20,7 @@ def config():
 
 
 def full_check(config):
+    check_sample_counts(config)
     validate(config, SCHEMA)
     check_config(config)
 

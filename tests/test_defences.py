@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from advtransfer.data import TensorLoader, load_dataset
-from advtransfer.defences import (DEFENCES, Defence, FeatureSqueezing, SpatialSmoothing, ThermometerEncoding,
+from advtransfer.defences import (DEFENCES, FeatureSqueezing, SpatialSmoothing, ThermometerEncoding,
                                   build_defence, smoothed_targets)
 from advtransfer.models import build_classifier
 from advtransfer.training import ClassifierModule, save_classifier, train_classifier
@@ -214,7 +214,7 @@ def test_each_defence_trains_a_classifier(digits, defence):
 def test_adversarial_training_makes_two_steps_per_batch_and_steps_the_schedule(digits):
     recipe = {**RECIPE, "lr_steps": [[1, 0.01]]}
     module, trainer, changed = fit(digits, "adversarial_training", {"eps": 25.5, "eps_step": 6.4}, 2, recipe)
-    assert changed and not module.automatic_optimization
+    assert changed and not module.automatic_optimization  # the training step makes both steps
     assert trainer.global_step == 2 * 2 * 2  # 2 epochs × 2 batches × (clean step + PGD step)
     assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.01)
     assert module.model.training  # PGD ran in eval mode and gave the model back in training mode
@@ -231,11 +231,7 @@ def test_train_classifier_with_adversarial_training_and_gaussian_augmentation(di
 def test_init_from_starts_from_a_trained_classifier(digits, tmp_path):
     module, _, _ = fit(digits, "vanilla")
     save_classifier(module, tmp_path / "base.pt")
-    fresh = ClassifierModule("mlp", 1, 8, 10, *digits.channel_stats(), RECIPE).model
-    defence = Defence()
-    defence.init_from = tmp_path / "base.pt"
-    defence.prepare_model(fresh)
+    fresh = ClassifierModule("mlp", 1, 8, 10, *digits.channel_stats(), RECIPE, init_from=tmp_path / "base.pt").model
     assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), module.model.state_dict().values()))
-    nine_classes = ClassifierModule("mlp", 1, 8, 9, *digits.channel_stats(), RECIPE).model
     with pytest.raises(ValueError, match="does not fit"):
-        defence.prepare_model(nine_classes)
+        ClassifierModule("mlp", 1, 8, 9, *digits.channel_stats(), RECIPE, init_from=tmp_path / "base.pt")

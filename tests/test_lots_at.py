@@ -20,9 +20,9 @@ def digits():
     return load_dataset("digits").limit(train=128, test=64)
 
 
-def module(digits, defence="vanilla", params=None, seed=0):
+def module(digits, defence="vanilla", params=None, seed=0, init_from=None):
     torch.manual_seed(seed)
-    return ClassifierModule("mlp", 1, 8, 10, *digits.channel_stats(), RECIPE, defence, params)
+    return ClassifierModule("mlp", 1, 8, 10, *digits.channel_stats(), RECIPE, defence, params, init_from=init_from)
 
 
 @pytest.mark.parametrize("params, message", [
@@ -31,7 +31,7 @@ def module(digits, defence="vanilla", params=None, seed=0):
     ({"layer": ""}, "'lots_at': layer must be a layer name"),
     ({"layer": 3}, "'lots_at': layer"),
     ({"limit": 0}, "'lots_at': limit must be an integer ≥ 1"),
-    ({"init_from": 7}, "'lots_at': init_from"),
+    ({"init_from": "model.pt"}, "'lots_at': bad parameters"),  # the training job's input, not a parameter
     ({"eps": 8}, "'lots_at': bad parameters"),
 ])
 def test_bad_parameters_raise_value_errors_naming_the_defence(params, message):
@@ -41,7 +41,7 @@ def test_bad_parameters_raise_value_errors_naming_the_defence(params, message):
 
 def test_defaults():
     d = build_defence("lots_at")
-    assert (d.n_examples, d.layer, d.limit, d.init_from) == (1000, "logits", 255, None)
+    assert (d.n_examples, d.layer, d.limit) == (1000, "logits", 255)
 
 
 def test_next_other_is_the_next_sample_with_another_label():
@@ -55,7 +55,7 @@ def test_starts_from_the_given_classifier_and_checks_its_layer(digits, tmp_path)
     save_classifier(base, tmp_path / "base.pt")
     fresh = module(digits, seed=2).model
     assert not torch.equal(fresh.body[1].weight, base.model.body[1].weight)
-    tuned = module(digits, "lots_at", {"init_from": str(tmp_path / "base.pt")}, seed=2).model
+    tuned = module(digits, "lots_at", seed=2, init_from=str(tmp_path / "base.pt")).model
     for name, value in base.model.state_dict().items():
         assert torch.equal(tuned.state_dict()[name], value), name
     with pytest.raises(ValueError, match=r"'lots_at': layer: unknown layer 'body.9'.*body\.6"):

@@ -110,7 +110,7 @@ def test_nothing_to_do_after_a_complete_run(study):
 @pytest.mark.parametrize("key, value, rerun", [
     ("visualise", 1, {"lots_figure"}),
     ("n_lots", 2, {"lots", "lots_baselines", "lots_comparison"}),
-    ("attack_layer", "body.ip1", {"lots_attack"}),
+    ("attack_layer", "body.ip1", {"attack"}),
 ])
 def test_editing_a_lots_setting_reruns_only_the_jobs_that_use_it(study, key, value, rerun):
     workdir, _ = study
@@ -127,7 +127,8 @@ def test_mnist_preset_plans_lots_jobs_and_lots_at_starts_from_vanilla(tmp_path):
     layers = {w["layer"] for r, w in jobs if r == "lots"}
     assert layers == {"body.conv1", "body.conv2", "body.ip1", "logits"}
     # per defence (vanilla, lots_at): one job per layer, one for FGS/FGV/HC, the attack "lots"
-    assert (count("lots"), count("lots_baselines"), count("lots_attack")) == (8, 2, 2)
+    assert (count("lots"), count("lots_baselines"), count("attack")) == (8, 2, 2)
+    assert {w["attack"] for r, w in jobs if r == "attack"} == {"lots"}
     assert (count("lots_figure"), count("lots_comparison"), count("train")) == (1, 1, 22)
     for excluded in ["none", *map(str, range(10))]:
         block = re.search(rf"input: (\S+)\n\s+output: \S+/lots_at/{excluded}/model.pt", out)

@@ -70,7 +70,7 @@ def test_a_checkpoint_with_a_pickle_payload_is_refused_and_never_runs(trained, t
 
 
 def test_a_model_with_a_pickle_payload_is_refused_and_never_runs(trained, tmp_path):
-    from advtransfer.defences import load_initial_weights
+    from advtransfer.model_io import load_weights
     from advtransfer.models import build_classifier
 
     payload = torch.load(trained / "model.pt", weights_only=True)
@@ -81,7 +81,7 @@ def test_a_model_with_a_pickle_payload_is_refused_and_never_runs(trained, tmp_pa
         load_classifier(bad)
     model = build_classifier("mlp", 1, 8, 3, [0.5], [0.25])
     with pytest.raises(UnsafeFileError, match=str(bad)):
-        load_initial_weights(model, bad)  # a fine-tuning defence's starting classifier
+        load_weights(model, bad)  # a fine-tuning defence's starting classifier
     assert not (tmp_path / "marker").exists()
 
 

@@ -11,6 +11,8 @@ ATTACKS = {
     # beyond the papers: minimum-norm attacks and APGD-CE
     "fmn_l2": "advtransfer.attacks.fmn", "fmn_linf": "advtransfer.attacks.fmn",
     "ddn": "advtransfer.attacks.ddn", "apgd": "advtransfer.attacks.apgd",
+    # paper 2's techniques with its line search (method §4); "lots" is the LOTS attack of Table 3
+    **dict.fromkeys(("fgs", "fgv", "hc", "lots"), "advtransfer.attacks.line_search"),
 }
 
 DEFENCES = {

@@ -49,7 +49,6 @@ def check_config(config: dict, deep: bool = True) -> None:
             repeated = sorted({c for c in chosen if chosen.count(c) > 1})
             if repeated:
                 raise ConfigError(f"{where}.excluded_classes: {repeated} listed more than once; list each class once")
-        _check_sample_counts(ds, where, facts.get("test_size"))
         for attack in (ds.get("attacks") or {}).get("run", []):
             _known(catalog.ATTACKS, "attack", attack, f"{where}.attacks.run")
         for arch, spec in ds["architectures"].items():
@@ -80,17 +79,22 @@ def _known(table: dict, kind: str, name: str, where: str) -> None:
         raise ConfigError(f"{where}: unknown {kind} {name!r}; known: {', '.join(sorted(table))}")
 
 
-def _check_sample_counts(ds: dict, where: str, test_size: int | None) -> None:
-    """``n_attack`` and ``n_lots`` take the first test images: no more than the test split has."""
-    if test_size is None:
-        return
-    available = min(test_size, ds.get("test_limit") or test_size)
-    source = "test_limit" if available < test_size else "the test split"
-    for section, key in (("attacks", "n_attack"), ("lots", "n_lots")):
-        value = (ds.get(section) or {}).get(key)
-        if value is not None and value > available:
-            raise ConfigError(f"{where}.{section}.{key}: {value}, but {source} has {available} images; "
-                              f"the maximum is {available}")
+def check_sample_counts(config: dict) -> None:
+    """``n_attack`` and ``n_lots`` given in the config take the first test images: no more than the
+    test split (or ``test_limit``) has. Run it before the schema fills in the defaults (1000 and 10:
+    at most, as many as there are)."""
+    for name, ds in (config.get("datasets") or {}).items():
+        test_size = catalog.SPLIT_FACTS.get(name, {}).get("test_size")
+        if test_size is None or not isinstance(ds, dict):
+            continue
+        limit = ds.get("test_limit")
+        available = min(test_size, limit) if isinstance(limit, int) and limit > 0 else test_size
+        source = "test_limit" if available < test_size else "the test split"
+        for section, key in (("attacks", "n_attack"), ("lots", "n_lots")):
+            value = (ds.get(section) or {}).get(key)
+            if isinstance(value, int) and value > available:
+                raise ConfigError(f"datasets.{name}.{section}.{key}: {value}, but {source} has {available} "
+                                  f"images; the maximum is {available}")
 
 
 def _check_parameters(config: dict) -> None:

@@ -38,6 +38,18 @@ def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") 
     return model, {**h, **payload["meta"]}
 
 
+def load_weights(model: Classifier, path: str | Path) -> None:
+    """Copy the weights of a classifier saved by ``save_classifier`` into ``model`` (same shapes)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"the classifier to start from, {path}, does not exist")
+    state = load_torch(path)["state_dict"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"{path} does not fit the classifier being trained: {err}") from None
+
+
 class NonFiniteModelError(ValueError):
     """A trained model whose weights or outputs are NaN or infinite."""
 

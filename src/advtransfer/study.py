@@ -10,6 +10,7 @@ from __future__ import annotations
 from advtransfer import catalog
 
 STANDARD = "none"  # the excluded-class wildcard of the standard (all-class) classifier
+OUTPUT_LAYER = "logits"  # every classifier's last layer (advtransfer.lots.layers.OUTPUT)
 
 
 def dataset_cfg(config: dict, dataset: str) -> dict:
@@ -49,8 +50,8 @@ def data_params(config: dict, dataset: str) -> dict:
     ds = dataset_cfg(config, dataset)
     return {
         "name": dataset,
-        "data_dir": str(config.get("data_dir", "data")),
-        "download": bool(config.get("download", True)),
+        "data_dir": str(config["data_dir"]),
+        "download": bool(config["download"]),
         "train_limit": ds.get("train_limit"),
         "test_limit": ds.get("test_limit"),
         "options": dict(ds.get("options", {})),
@@ -75,45 +76,51 @@ def base_defence(defence: str) -> str | None:
     return FINE_TUNED.get(defence)
 
 
-def train_params(config: dict, dataset: str, architecture: str, defence: str, init_from: str | None = None) -> dict:
-    """The training job's plain values: data, recipe, defence and seed.
+def recipe(config: dict, dataset: str, architecture: str) -> dict:
+    """The architecture's training recipe on ``dataset`` (``advtransfer.recipe.TrainRecipe``)."""
+    return dict(dataset_cfg(config, dataset)["architectures"][architecture]["train"])
 
-    ``init_from``: the path of the trained classifier a fine-tuning defence (``FINE_TUNED``) starts
-    from; it becomes the defence parameter ``init_from``.
-    """
+
+def train_params(config: dict, dataset: str, architecture: str, defence: str) -> dict:
+    """The training job's plain values: data, recipe, defence and seed (a fine-tuning defence's
+    starting classifier is the job's input ``base``, ``FINE_TUNED``)."""
     params = defence_params(config, defence, dataset)
-    if base_defence(defence) is not None and init_from is not None:
-        params["init_from"] = str(init_from)
     return {
         "data": data_params(config, dataset),
         "architecture": architecture,
-        "recipe": dict(dataset_cfg(config, dataset)["architectures"][architecture]["train"]),
+        "recipe": recipe(config, dataset, architecture),
         "defence": defence,
         "defence_params": params,
-        "seed": int(config.get("seed", 0)),
+        "seed": int(config["seed"]),
     }
 
 
 ATTACK_NAMES = tuple(catalog.ATTACKS)  # every registered attack (advtransfer.catalog)
-LOTS_ATTACK = "lots"  # untargeted LOTS at the configured layer, as an attack of Table 3
+LOTS_ATTACK = "lots"  # untargeted LOTS at the lots section's attack_layer: an attack of Table 3
 
 
 def attack_names(config: dict, dataset: str) -> list[str]:
     """The attacks run on ``dataset``'s standard classifiers, LOTS last when the dataset has a LOTS section."""
     ds = dataset_cfg(config, dataset)
     names = list(ds.get("attacks", {}).get("run", []))
-    if ds.get("lots") and ds["lots"].get("attack_layer"):
+    if ds.get("lots") and ds["lots"].get("attack_layer") and LOTS_ATTACK not in names:
         names.append(LOTS_ATTACK)
     return names
 
 
 def attack_params(config: dict, dataset: str, attack: str) -> dict:
-    """An attack's parameters for ``dataset`` (magnitudes on the 0–255 scale)."""
-    return dict(dataset_cfg(config, dataset).get("attacks", {}).get("params", {}).get(attack, {}))
+    """An attack's parameters for ``dataset`` (magnitudes on the 0–255 scale); LOTS takes its layer
+    and line-search limit from the dataset's ``lots`` section."""
+    ds = dataset_cfg(config, dataset)
+    params = dict(ds.get("attacks", {}).get("params", {}).get(attack, {}))
+    if attack == LOTS_ATTACK and ds.get("lots"):
+        params = {"layer": ds["lots"]["attack_layer"], "limit": ds["lots"]["limit"], **params}
+    return params
 
 
-LOTS_DEFAULTS = {"n_lots": 10, "techniques": ["FGS", "FGV", "HC", "LOTS"], "modes": ["untargeted", "targeted"],
-                 "limit": 4096, "attack_layer": "logits", "visualise": 3}
+def attack_setting(config: dict, dataset: str, key: str):
+    """``n_attack``, ``batch_size`` or ``save_images`` of the dataset's attacks (defaults: the schema's)."""
+    return dataset_cfg(config, dataset)["attacks"][key]
 
 
 def lots_datasets(config: dict) -> list[str]:
@@ -122,10 +129,11 @@ def lots_datasets(config: dict) -> list[str]:
 
 
 def lots_params(config: dict, dataset: str, architecture: str) -> dict:
-    """The dataset's ``lots`` section with its defaults; ``layers`` are those of ``architecture``."""
+    """The dataset's ``lots`` section (defaults: the schema's); ``layers`` are those of ``architecture``
+    (the logits when the section names none for it)."""
     cfg = dict(dataset_cfg(config, dataset).get("lots") or {})
-    layers = cfg.pop("layers", {}).get(architecture, ["logits"])
-    return {**LOTS_DEFAULTS, **cfg, "layers": list(layers)}
+    layers = cfg.pop("layers", {}).get(architecture, [OUTPUT_LAYER])
+    return {**cfg, "layers": list(layers)}
 
 
 def lots_param(config: dict, key: str):

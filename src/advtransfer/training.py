@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from advtransfer.defences import Defence, build_defence
 from advtransfer.io import atomic_path, load_torch
-from advtransfer.model_io import load_classifier, save_classifier  # noqa: F401 (re-exported)
+from advtransfer.model_io import load_classifier, load_weights, save_classifier  # noqa: F401 (re-exported)
 from advtransfer.models import Classifier, build_classifier
 from advtransfer.recipe import TrainRecipe  # noqa: F401 (re-exported)
 
@@ -49,15 +49,17 @@ class ClassifierModule(L.LightningModule):
 
     def __init__(self, architecture: str, in_channels: int, image_size: int, num_classes: int,
                  mean: list, std: list, recipe: dict, defence: str = "vanilla",
-                 defence_params: dict | None = None):
+                 defence_params: dict | None = None, init_from: str | None = None):
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["init_from"])
         self.recipe = TrainRecipe.from_config(recipe)
         self.defence: Defence = build_defence(defence, defence_params)
         self.model: Classifier = build_classifier(
             architecture, in_channels, image_size, num_classes, mean, std, self.defence.input_transforms())
-        self.defence.prepare_model(self.model)  # e.g. start from a trained classifier (init_from)
-        self.automatic_optimization = self.defence.automatic_optimization  # False: two steps per batch (AT)
+        self.defence.prepare_model(self.model)
+        if init_from is not None:  # fine-tuning (e.g. LOTS-AT) starts from a trained classifier
+            load_weights(self.model, init_from)
+        self.automatic_optimization = self.defence.steps_per_batch == 1  # else: training_step steps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.recipe.channels_last and x.ndim == 4:
@@ -76,10 +78,25 @@ class ClassifierModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = self.defence.training_loss(self, x, y)
+        if self.automatic_optimization:
+            loss = self.defence.training_loss(self, x, y)
+        else:  # one optimiser step on each batch the defence makes of this one (adversarial training)
+            loss = torch.stack([self.manual_step(xb, yb) for xb, yb in self.defence.training_batches(self, x, y)])
+            loss = loss.mean()
+            if self.trainer.is_last_batch and self.lr_schedulers() is not None:
+                self.lr_schedulers().step()  # interval "epoch", as Lightning does with automatic optimisation
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
                  sync_dist=True)
         return loss
+
+    def manual_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Manual optimisation: one step on (x, y); its loss, detached."""
+        optimizer = self.optimizers()
+        loss = self.defence.training_loss(self, x, y)
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss.detach()
 
     def on_train_epoch_end(self):
         # Runs before the epoch's checkpoint is saved: a diverged epoch leaves no checkpoint and no model.
@@ -189,20 +206,23 @@ class TrainResult:
 def train_classifier(splits, architecture: str, excluded: int | None, recipe: dict, out_dir: str | Path,
                      model_path: str | Path, history_path: str | Path, seed: int = 0,
                      defence: str = "vanilla", defence_params: dict | None = None,
-                     accelerator: str = "auto", devices: int | None = None, code: str | None = None) -> TrainResult:
+                     accelerator: str = "auto", devices: int | None = None, code: str | None = None,
+                     init_from: str | Path | None = None) -> TrainResult:
     """Train one classifier on ``splits`` without class ``excluded`` (None = the standard classifier).
 
     Resumes from ``<out_dir>/checkpoints/last.ckpt`` if it belongs to this job (same recipe, data,
     defence, seed and training ``code`` version); writes ``model_path`` (weights and the metadata
     ``load_classifier`` needs) and ``history_path`` atomically, also when the checkpoint already
     holds every epoch. Checkpoints load as tensors and plain values only (``weights_only``).
+    ``init_from``: a trained classifier's ``model.pt`` whose weights the training starts from
+    (fine-tuning defences); retraining it discards this job's checkpoints.
     """
     r = TrainRecipe.from_config(recipe)
     L.seed_everything(seed, workers=True, verbose=False)
     num_classes = splits.num_classes - (excluded is not None)
     mean, std = splits.channel_stats()
     module = ClassifierModule(architecture, splits.in_channels, splits.image_size, num_classes,
-                              mean, std, recipe, defence, defence_params)
+                              mean, std, recipe, defence, defence_params, init_from=init_from)
     transform_set = lambda x, y: module.defence.prepare_training_set(x, y, seed)  # noqa: E731
     train_loader = splits.train_loader(excluded, r.batch_size, seed=seed, transform_set=transform_set)
     test_loader = splits.test_loader(excluded, max(r.batch_size, 256))
@@ -216,7 +236,7 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     last = ckpt_dir / "last.ckpt"
     discard_stale_checkpoints(ckpt_dir, {**dict(module.hparams), "seed": seed, "excluded": excluded,
                                          "data": getattr(splits, "fingerprint", None),
-                                         "init_from": file_digest((defence_params or {}).get("init_from")),
+                                         "init_from": file_digest(init_from),
                                          "code": code})
     resumed = 0
     if last.exists():
@@ -286,10 +306,12 @@ def splits_class_names(splits, excluded: int | None) -> list[str]:
 
 
 def train_job(data: dict, architecture: str, excluded: int | None, recipe: dict, defence: str,
-              defence_params: dict, seed: int, model: str, history: str, code: str | None = None) -> TrainResult:
+              defence_params: dict, seed: int, model: str, history: str, code: str | None = None,
+              init_from: str | None = None) -> TrainResult:
     """The workflow's ``train`` job: load the dataset, train (or resume), write weights and history."""
     from advtransfer.data import for_architecture, load_dataset
 
     splits = for_architecture(load_dataset(**data), architecture)
     return train_classifier(splits, architecture, excluded, recipe, Path(model).parent, model, history,
-                            seed=seed, defence=defence, defence_params=defence_params, code=code)
+                            seed=seed, defence=defence, defence_params=defence_params, code=code,
+                            init_from=init_from)

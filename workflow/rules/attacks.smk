@@ -1,19 +1,18 @@
-# Attacks of paper 1 (method §2.6, §3 Table 3) on the standard classifiers.
+# Attacks on the standard classifiers (method §2.6, §3 Table 3): every registered attack, paper 2's
+# LOTS included (advtransfer.catalog.ATTACKS).
 
 
 rule attack:
     input:
-        model=model_path("{dataset}", "{architecture}", "{defence}", study.STANDARD),
+        model=trained("model", standard=True),
     output:
-        f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}.csv",
+        samples=f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}.csv",
+        images=f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}_images.npz",
     params:
         data=lambda w: study.data_params(config, w.dataset),
         params=lambda w: study.attack_params(config, w.dataset, w.attack),
-        n_attack=lambda w: attack_cfg(w.dataset).get("n_attack", 1000),
-        batch_size=lambda w: attack_cfg(w.dataset).get("batch_size", 256),
-        images=lambda w, output: (
-            output[0].replace(".csv", "_images.npz") if attack_cfg(w.dataset).get("save_images", False) else None
-        ),
+        n_attack=lambda w: study.attack_setting(config, w.dataset, "n_attack"),
+        batch_size=lambda w: study.attack_setting(config, w.dataset, "batch_size"),
         code=model_code("attack"),
     wildcard_constraints:
         attack="|".join(study.ATTACK_NAMES),
@@ -33,11 +32,11 @@ rule attack:
 
 rule attacks_per_class:
     input:
-        [path for path, _ in attack_samples()],
+        outputs(rules.attack.output.samples, attack_rows()),
     output:
         report(f"{R}/tables/attacks_per_class.csv", category="Attacks", labels={"table": "attacks per class"}),
     params:
-        samples=[keys for _, keys in attack_samples()],
+        samples=attack_rows(),
         code=code("attacks_per_class"),
     conda:
         CONDA_ENV

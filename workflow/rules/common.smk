@@ -8,10 +8,14 @@ from snakemake.utils import validate, min_version
 
 from advtransfer import catalog, study
 from advtransfer.code import code_version
-from advtransfer.config import ConfigError, check_config, checked_once
+from advtransfer.config import ConfigError, check_config, check_sample_counts, checked_once
 
 min_version("9.0")
 
+try:
+    check_sample_counts(config)  # the values given, before the schema fills in its defaults
+except ConfigError as err:
+    raise WorkflowError(f"config: {err}") from None
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     check_config(config, deep=False)  # names, recipes, classes, sample counts: no torch while parsing
@@ -61,38 +65,41 @@ wildcard_constraints:
     klass=r"\d+",
 
 
-def model_path(dataset, architecture, defence, excluded):
-    return f"{R}/models/{dataset}/{architecture}/{defence}/{excluded}/model.pt"
+def trained(file, standard=False, defence=None):
+    """Input function: rule train's ``file`` ("model" or "history") for the job's dataset and
+    architecture: the standard classifier, or the one without the job's class ``klass``."""
+    return lambda w: getattr(rules.train.output, file).format(
+        dataset=w.dataset,
+        architecture=w.architecture,
+        defence=defence or w.defence,
+        excluded=study.STANDARD if standard else w.klass,
+    )
 
 
-def history_path(dataset, architecture, defence, excluded):
-    return f"{R}/models/{dataset}/{architecture}/{defence}/{excluded}/history.csv"
-
-
-def train_inputs(wildcards):
+def train_inputs(w):
     """A defence that fine-tunes a trained classifier (LOTS-AT) starts from that classifier."""
-    base = study.base_defence(wildcards.defence)
+    base = study.base_defence(w.defence)
     if base is None:
         return {}
-    return {"base": model_path(wildcards.dataset, wildcards.architecture, base, wildcards.excluded)}
+    return {"base": rules.train.output.model.format(**dict(w.items(), defence=base))}
 
 
-def metric_files():
+def outputs(pattern, rows):
+    """``pattern`` (a rule's output) filled in with each dict of ``rows``."""
+    return [pattern.format(**row) for row in rows]
+
+
+def grid(**extra):
+    """Rows (dataset, architecture, defence, excluded class) of every Raw Zero-Shot classifier."""
     return [
-        f"{R}/metrics/{d}/{a}/{f}/{i}.csv"
+        dict(dataset=d, architecture=a, defence=f, klass=i, **extra)
         for d, a, f in study.models(config)
         for i in study.excluded_classes(config, d)
     ]
 
 
-def zero_shot_targets():
-    figures = [
-        f"{R}/figures/{d}/{a}_{kind}.png"
-        for d in config["datasets"]
-        for a in study.architectures(config, d)
-        for kind in ("isomap", "histograms")
-    ]
-    return [f"{R}/tables/metrics_per_class.csv", f"{R}/tables/table1.csv", f"{R}/tables/table1.md", *figures]
+def figure_rows():
+    return [dict(dataset=d, architecture=a) for d in config["datasets"] for a in study.architectures(config, d)]
 
 
 def defended_datasets():
@@ -100,32 +107,23 @@ def defended_datasets():
     return study.defended_datasets(config)
 
 
-def defence_targets():
-    return [f"{R}/tables/table2.csv", f"{R}/tables/table2.md"] if defended_datasets() else []
-
-
-def attack_cfg(dataset):
-    return study.dataset_cfg(config, dataset).get("attacks", {})
-
-
 def attacked_datasets():
     return [d for d in config["datasets"] if study.attack_names(config, d)]
 
 
-def attack_samples():
-    """(per-sample table, keys) of every attack of the grid, LOTS included where configured."""
+def attack_rows():
+    """(dataset, architecture, defence, attack) of every attack job, LOTS included where configured."""
     return [
-        (f"{R}/attacks/{d}/{a}/{f}/{attack}.csv", {"dataset": d, "architecture": a, "defence": f, "attack": attack})
+        dict(dataset=d, architecture=a, defence=f, attack=attack)
         for d, a, f in study.models(config)
         for attack in study.attack_names(config, d)
     ]
 
 
-def attack_targets():
-    if not attacked_datasets():
-        return []
-    return [
-        f"{R}/tables/attacks_per_class.csv",
-        f"{R}/tables/table3.csv",
-        f"{R}/tables/table3.md",
-    ]
+def lots_figure_rows():
+    return [dict(dataset=d, architecture=a) for d, a in study.lots_figures(config)]
+
+
+def lots_rows():
+    """(dataset, architecture, defence, layer) of every table of LOTS attempts ("baselines": FGS, FGV, HC)."""
+    return [dict(dataset=d, architecture=a, defence=f, layer=t) for d, a, f, t in study.lots_tables(config)]

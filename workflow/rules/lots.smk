@@ -1,20 +1,13 @@
-# LOTS (method §4) on the standard classifiers: paper 2's comparison of FGS, FGV, HC and LOTS, the
-# attack "lots" of Table 3, and the LOTS visualisation. The logic lives in advtransfer.lots.job.
-
-LOTS_TABLES = [f"{R}/lots/{d}/{a}/{f}/{table}.csv" for d, a, f, table in study.lots_tables(config)]
-LOTS_FIGURES = [f"{R}/figures/{d}/{a}_lots.png" for d, a in study.lots_figures(config)]
-# This stage's targets for `rule all` (a lambda: `snakemake --lint` wants no function beside rules).
-lots_targets = lambda: (
-    [f"{R}/tables/lots_comparison.csv", f"{R}/tables/lots_comparison.md", *LOTS_FIGURES] if LOTS_TABLES else []
-)
-
+# LOTS (method §4) on the standard classifiers: paper 2's comparison of FGS, FGV, HC and LOTS and the
+# LOTS visualisation (the attack "lots" of Table 3 is an attack like the others: attacks.smk). The
+# logic lives in advtransfer.lots.job.
 
 ruleorder: lots_baselines > lots
 
 
 rule lots:
     input:
-        model=model_path("{dataset}", "{architecture}", "{defence}", study.STANDARD),
+        model=trained("model", standard=True),
     output:
         f"{R}/lots/{{dataset}}/{{architecture}}/{{defence}}/{{layer}}.csv",
     params:
@@ -43,7 +36,7 @@ rule lots:
 
 rule lots_baselines:
     input:
-        model=model_path("{dataset}", "{architecture}", "{defence}", study.STANDARD),
+        model=trained("model", standard=True),
     output:
         f"{R}/lots/{{dataset}}/{{architecture}}/{{defence}}/baselines.csv",
     params:
@@ -70,7 +63,7 @@ rule lots_baselines:
 
 rule lots_comparison:
     input:
-        LOTS_TABLES,
+        outputs(rules.lots.output[0], lots_rows()),
     output:
         table=report(f"{R}/tables/lots_comparison.csv", category="LOTS", labels={"table": "FGS, FGV, HC and LOTS"}),
         table_md=f"{R}/tables/lots_comparison.md",
@@ -84,34 +77,9 @@ rule lots_comparison:
         "../scripts/lots_comparison.py"
 
 
-rule lots_attack:
-    input:
-        model=model_path("{dataset}", "{architecture}", "{defence}", study.STANDARD),
-    output:
-        f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/lots.csv",
-    params:
-        data=lambda w: study.data_params(config, w.dataset),
-        layer=study.lots_param(config, "attack_layer"),
-        limit=study.lots_param(config, "limit"),
-        n_attack=lambda w: study.dataset_cfg(config, w.dataset).get("attacks", {}).get("n_attack", 1000),
-        code=model_code("lots_attack"),
-    resources:
-        gpu=gpus(1),
-    group:
-        MODEL_GROUP
-    conda:
-        CONDA_ENV
-    log:
-        "logs/attack/{dataset}/{architecture}/{defence}/lots.log",
-    benchmark:
-        "results/benchmarks/attack/{dataset}/{architecture}/{defence}/lots.tsv"
-    script:
-        "../scripts/lots_attack.py"
-
-
 rule lots_figure:
     input:
-        model=model_path("{dataset}", "{architecture}", "vanilla", study.STANDARD),
+        model=trained("model", standard=True, defence="vanilla"),
     output:
         report(
             f"{R}/figures/{{dataset}}/{{architecture}}_lots.png",

@@ -8,11 +8,11 @@ rule train:
         model=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/model.pt",
         history=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/history.csv",
     params:
-        job=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence, train_inputs(w).get("base")),
+        job=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence),
         excluded=lambda w: study.excluded_value(w.excluded),
         code=model_code("train"),
     resources:
-        gpu=lambda w: gpus(study.train_params(config, w.dataset, w.architecture, w.defence)["recipe"].get("devices", 1)),
+        gpu=lambda w: gpus(study.recipe(config, w.dataset, w.architecture).get("devices", 1)),
     conda:
         CONDA_ENV
     log:

@@ -3,8 +3,8 @@
 
 rule soft_labels:
     input:
-        zero_shot=model_path("{dataset}", "{architecture}", "{defence}", "{klass}"),
-        standard=model_path("{dataset}", "{architecture}", "{defence}", study.STANDARD),
+        zero_shot=trained("model"),
+        standard=trained("model", standard=True),
     output:
         f"{R}/soft_labels/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.npz",
     params:
@@ -27,8 +27,8 @@ rule soft_labels:
 rule metrics:
     input:
         soft_labels=rules.soft_labels.output[0],
-        zero_shot_history=history_path("{dataset}", "{architecture}", "{defence}", "{klass}"),
-        standard_history=history_path("{dataset}", "{architecture}", "{defence}", study.STANDARD),
+        zero_shot_history=trained("history"),
+        standard_history=trained("history", standard=True),
     output:
         f"{R}/metrics/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.csv",
     params:
@@ -47,7 +47,7 @@ rule metrics:
 
 rule aggregate:
     input:
-        metric_files(),
+        outputs(rules.metrics.output[0], grid()),
     output:
         per_class=f"{R}/tables/metrics_per_class.csv",
         table1=report(f"{R}/tables/table1.csv", category="Raw Zero-Shot", labels={"table": "Table 1"}),
@@ -66,10 +66,10 @@ rule aggregate:
 
 rule zero_shot_figures:
     input:
-        lambda w: [
-            f"{R}/soft_labels/{w.dataset}/{w.architecture}/vanilla/{i}.npz"
-            for i in study.excluded_classes(config, w.dataset)
-        ],
+        lambda w: outputs(
+            rules.soft_labels.output[0],
+            [dict(w.items(), defence="vanilla", klass=i) for i in study.excluded_classes(config, w.dataset)],
+        ),
     output:
         isomap=report(
             f"{R}/figures/{{dataset}}/{{architecture}}_isomap.png",
@@ -84,8 +84,8 @@ rule zero_shot_figures:
     params:
         title=lambda w: f"{w.dataset} / {w.architecture}",
         data=lambda w: study.data_params(config, w.dataset),
-        max_points=config.get("figures", {}).get("isomap_max_points", 500),
-        seed=config.get("seed", 0),
+        max_points=config["figures"]["isomap_max_points"],
+        seed=config["seed"],
         code=lambda w: code("zero_shot_figures", *catalog.modules(w.dataset)),
     conda:
         CONDA_ENV

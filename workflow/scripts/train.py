@@ -2,5 +2,5 @@ from advtransfer.jobs import job
 from advtransfer.training import train_job
 
 with job(snakemake):
-    train_job(**snakemake.params.job, excluded=snakemake.params.excluded,
+    train_job(**snakemake.params.job, excluded=snakemake.params.excluded, init_from=snakemake.input.get("base"),
               model=snakemake.output.model, history=snakemake.output.history, code=snakemake.params.code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 
@@ -11,10 +13,12 @@ KEYS = ["dataset", "architecture", "defence", "attack"]
 
 
 def attack_job(data: dict, model: str, attack: str, params: dict, n_attack: int, batch_size: int, out: str,
-               images_out: str | None = None) -> None:
-    """Attack the first ``n_attack`` test images of the standard classifier; a per-sample table.
+               images_out: str) -> None:
+    """Attack the first ``n_attack`` test images of the standard classifier: a per-sample table, and
+    the adversarial images (uint8, rounded) with the originals and labels in an ``.npz``.
 
-    With ``images_out``, the adversarial images (uint8, rounded) and the originals go to an ``.npz``.
+    An attack that moves images towards target images (LOTS) gets one per class: the first correctly
+    classified test image of each (``advtransfer.lots.choose_targets``).
     """
     import torch
 
@@ -28,13 +32,18 @@ def attack_job(data: dict, model: str, attack: str, params: dict, n_attack: int,
     splits = for_architecture(load_dataset(**data), meta["architecture"])
     images, labels = first_test_images(splits, n_attack)
     adversary = build_attack(attack, classifier, **params)
-    kept = [] if images_out else None
+    if getattr(adversary, "needs_targets", False):
+        from advtransfer.lots.comparison import choose_targets
+
+        device = next(classifier.parameters()).device
+        adversary.targets = choose_targets(classifier, splits.test_x.to(device), splits.test_y, splits.num_classes)[0]
+    kept = []
     table = run_attack(classifier, images, labels, adversary, batch_size=batch_size, progress=True, keep=kept)
+    with atomic_path(images_out) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, adversarial=torch.cat(kept).numpy(), original=images.numpy(), labels=labels.numpy())
     write_table(table, out)
-    if images_out:
-        with atomic_path(images_out) as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, adversarial=torch.cat(kept).numpy(), original=images.numpy(),
-                                labels=labels.numpy())
+    print(f"wrote {out} and {images_out}: {attack} on {len(table)} images, {int(table['success'].sum())} successes",
+          file=sys.stderr, flush=True)
 
 
 def first_test_images(splits, n: int):

@@ -7,9 +7,9 @@ A ``Defence`` contributes
 - training-time changes (``advtransfer.defences.training_time``): ``prepare_training_set``
   (Gaussian augmentation doubles the set), ``training_loss`` (label smoothing, adversarial
   training), called by the training module each batch;
-- ``prepare_model``: a hook run once on the freshly built classifier, before training; a defence
-  that fine-tunes a trained classifier (LOTS adversarial training) sets ``init_from`` to the path of
-  that classifier's weights (``advtransfer.training.save_classifier``) and starts from them.
+- ``prepare_model``: a hook run once on the freshly built classifier, before training (e.g. a
+  check of a layer name). A defence that fine-tunes a trained classifier (``advtransfer.study.
+  FINE_TUNED``) gets it from the workflow: the training job starts from its weights (``init_from``).
 
 ``vanilla`` is the no-defence case. Register a defence with ``@DEFENCES.register("name")`` (and its
 module in the table below) on a
@@ -19,7 +19,6 @@ raises ``ValueError`` naming the defence and the parameter (``check_param``).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -33,14 +32,13 @@ DEFENCES: Registry = Registry("defence", catalog.DEFENCES)
 class Defence:
     """Base class: no input transform, the training set as it is, the architecture's own loss.
 
-    ``automatic_optimization = False`` lets ``training_loss`` make its own optimiser steps (Lightning's
-    manual optimisation, adversarial training's two steps per batch); it then also steps the
-    learning-rate schedule (``step_schedule_at_epoch_end``) and returns the loss only for logging.
+    A defence with ``steps_per_batch`` > 1 makes several optimiser steps per training batch: the
+    training step takes one on each batch ``training_batches`` yields (adversarial training: the
+    clean batch, then its PGD examples made after the first step).
     """
 
     name = "vanilla"
-    automatic_optimization = True
-    init_from: str | Path | None = None
+    steps_per_batch = 1
 
     def input_transforms(self) -> list[nn.Module]:
         return []
@@ -53,24 +51,12 @@ class Defence:
         """The loss of one training batch; ``module`` is the ``ClassifierModule``."""
         return module.classification_loss(x, y)
 
+    def training_batches(self, module, x: torch.Tensor, y: torch.Tensor):
+        """The batches of one training batch's optimiser steps (``steps_per_batch`` > 1 only)."""
+        yield x, y
+
     def prepare_model(self, model: nn.Module) -> None:
-        """Called once on the newly built classifier; loads ``init_from``'s weights when set."""
-        if self.init_from is not None:
-            load_initial_weights(model, self.init_from)
-
-
-def load_initial_weights(model: nn.Module, path: str | Path) -> None:
-    """Copy the weights of a classifier saved by ``save_classifier`` into ``model`` (same shapes)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"the classifier to start from, {path}, does not exist")
-    from advtransfer.io import load_torch
-
-    payload = load_torch(path)
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except RuntimeError as err:
-        raise ValueError(f"{path} does not fit the classifier being trained: {err}") from None
+        """Called once on the newly built classifier."""
 
 
 def check_param(defence: str, param: str, value, ok: bool, requirement: str) -> None:

@@ -26,11 +26,11 @@ def next_other(labels: torch.Tensor) -> torch.Tensor:
 
 @DEFENCES.register("lots_at")
 class LotsAdversarialTraining(Defence):
-    """LOTS-AT: fine-tunes the trained classifier ``init_from`` for the recipe's epochs.
+    """LOTS-AT: fine-tunes a trained classifier for the recipe's epochs.
 
-    The workflow sets ``init_from`` to the vanilla classifier of the same dataset, architecture and
-    excluded class (``advtransfer.study.FINE_TUNED``); without it the classifier trains from its
-    initial weights. Each training batch of B images gains targeted LOTS examples (the paper's
+    The workflow's training job starts from the vanilla classifier of the same dataset, architecture
+    and excluded class (``advtransfer.study.FINE_TUNED``, ``train_classifier(init_from=...)``).
+    Each training batch of B images gains targeted LOTS examples (the paper's
     line search up to ε = ``limit``) at ``layer`` of its first k = min(B, ⌈n_examples / batches per
     epoch⌉) images, so that at least ``n_examples`` training images per epoch get one. The target
     of an origin is the next image of the (shuffled) batch with another label (our choice: the
@@ -45,21 +45,17 @@ class LotsAdversarialTraining(Defence):
 
     name = "lots_at"
 
-    def __init__(self, n_examples: int = 1000, layer: str = OUTPUT, limit: int = 255,
-                 init_from: str | None = None):
+    def __init__(self, n_examples: int = 1000, layer: str = OUTPUT, limit: int = 255):
         check_param(self.name, "n_examples", n_examples, is_int(n_examples) and n_examples >= 1, "an integer ≥ 1")
         check_param(self.name, "layer", layer, isinstance(layer, str) and bool(layer), "a layer name")
         check_param(self.name, "limit", limit, is_int(limit) and limit >= 1, "an integer ≥ 1")
-        check_param(self.name, "init_from", init_from, init_from is None or isinstance(init_from, str),
-                    "the path of a trained classifier")
-        self.n_examples, self.layer, self.limit, self.init_from = n_examples, layer, limit, init_from
+        self.n_examples, self.layer, self.limit = n_examples, layer, limit
 
     def prepare_model(self, model) -> None:
         try:
             LayerFeatures(model, self.layer)
         except ValueError as err:
             raise ValueError(f"defence {self.name!r}: layer: {err}") from None
-        super().prepare_model(model)
 
     def lots_examples(self, model, x: torch.Tensor, y: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
         """LOTS examples (uint8, 0–255) of the first ``count`` images of a batch ``x`` (floats in

@@ -83,7 +83,7 @@ class AdversarialTraining(Defence):
     """
 
     name = "adversarial_training"
-    automatic_optimization = False
+    steps_per_batch = 2  # a step on the clean batch, then one on its PGD examples
 
     def __init__(self, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 10, random_start: bool = True):
         check_param(self.name, "eps", eps, is_number(eps) and eps > 0, "a number > 0")
@@ -108,27 +108,6 @@ class AdversarialTraining(Defence):
                                early_stop=False)  # Madry: every example takes all steps
         return self._attack
 
-    def training_loss(self, module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        clean_loss = optimizer_step(module, x, y)
-        x_adv = self.attack(module.model)(x, y)
-        adversarial_loss = optimizer_step(module, x_adv, y)
-        step_schedule_at_epoch_end(module)
-        return (clean_loss + adversarial_loss) / 2
-
-
-def optimizer_step(module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Manual optimisation: one optimiser step on the batch (x, y); its loss, detached."""
-    optimizer = module.optimizers()
-    loss = module.classification_loss(x, y)
-    optimizer.zero_grad()
-    module.manual_backward(loss)
-    optimizer.step()
-    return loss.detach()
-
-
-def step_schedule_at_epoch_end(module) -> None:
-    """Manual optimisation: step the learning-rate schedule (interval 'epoch') after the last batch."""
-    if module.trainer.is_last_batch:
-        schedule = module.lr_schedulers()
-        if schedule is not None:
-            schedule.step()
+    def training_batches(self, module, x: torch.Tensor, y: torch.Tensor):
+        yield x, y
+        yield self.attack(module.model)(x, y), y  # made after the clean step, with the updated model

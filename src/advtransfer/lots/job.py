@@ -27,44 +27,6 @@ def top_two(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch
     return ranked[:, 0], ranked[:, 1]
 
 
-def lots_attack(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor,
-    layer: str = OUTPUT, limit: int = DEFAULT_LIMIT,
-) -> pd.DataFrame:
-    """Untargeted LOTS at ``layer`` as an attack of Table 3 (method §3, §4), one row per image.
-
-    ``images``: uint8 (n, C, H, W); ``targets``: one image per class (``choose_targets``). Each
-    correctly classified image moves towards the target image of the class the classifier ranks
-    second (our choice: the nearest other class, one attempt per image, as a minimal attack); the
-    line search stops at the first ε that changes the class. An image the classifier already
-    misclassifies is a success with zero perturbation, as with the other attacks. Columns as the
-    other attacks' per-sample tables (``advtransfer.attacks.evaluate.SAMPLE_COLUMNS``): index,
-    true_label, clean_pred, adv_pred, success (adv_pred ≠ true_label), l2, linf (0–255 scale).
-    """
-    from advtransfer.attacks.evaluate import SAMPLE_COLUMNS
-
-    labels = labels.to(images.device)
-    clean, runner_up = top_two(model, images)
-    adversarials, predictions = images.clone(), clean.clone()
-    rows = torch.nonzero(clean == labels).flatten()
-    if len(rows):
-        target_features = layer_features(model, layer, targets.to(images.device))[runner_up[rows]]
-        directions = lots_direction(model, layer, images[rows], target_features)
-        result = line_search(model, images[rows], directions, clean[rows], targeted=False, limit=limit)
-        adversarials[rows], predictions[rows] = result.adversarials, result.predictions
-    difference = (adversarials.float() - images.float()).flatten(1)
-    table = pd.DataFrame({
-        "index": range(len(images)),
-        "true_label": labels.cpu().numpy(),
-        "clean_pred": clean.cpu().numpy(),
-        "adv_pred": predictions.cpu().numpy(),
-        "success": (predictions != labels).cpu().numpy(),
-        "l2": difference.norm(dim=1).cpu().numpy(),
-        "linf": difference.abs().amax(dim=1).cpu().numpy(),
-    })
-    return table[SAMPLE_COLUMNS]
-
-
 def _load(data: dict, model_path: str):
     """The classifier on this job's device, the test images, their labels and the class targets."""
     from advtransfer.data import for_architecture, load_dataset
@@ -92,12 +54,6 @@ def attempts_job(data: dict, model: str, keys: dict, techniques: list, layers: l
     for i, (key, value) in enumerate(keys.items()):
         attempts.insert(i, key, value)
     write_table(attempts, out)
-
-
-def attack_job(data: dict, model: str, layer: str, n_attack: int, limit: int, out: str) -> None:
-    """The per-sample table of the attack "lots" (``lots_attack``) on the first ``n_attack`` test images."""
-    classifier, images, labels, targets, _ = _load(data, model)
-    write_table(lots_attack(classifier, images[:n_attack], labels[:n_attack], targets, layer, limit), out)
 
 
 def comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> None:
