@@ -14,8 +14,9 @@ from scipy import stats
 from torch.nn import functional as F
 
 from advtransfer.attacks import ATTACKS, PGD, build_attack
-from advtransfer.attacks.evaluate import attacks_per_class, run_attack
-from advtransfer.correlation import pearson_table
+from advtransfer.attacks.evaluate import run_attack
+from advtransfer.tables import attacks_per_class
+from advtransfer.tables import table3 as pearson_table
 from advtransfer.data import load_dataset, to_float
 from advtransfer.models import build_classifier
 from advtransfer.registry import UnknownNameError

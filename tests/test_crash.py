@@ -79,7 +79,7 @@ MOMENTS = [
     ("LOTS attempts", "lots", lambda w, s: "lots_attempts" in s),
     ("metrics", "metrics", lambda w, s: "metrics" in s),
     ("Table 1", "aggregate", lambda w, s: "aggregate" in s),
-    ("figures", "aggregate", lambda w, s: "zero_shot_figures" in s or "lots_figure" in s),
+    ("figures", "aggregate", lambda w, s: bool({"zero_shot_figures", "correlation_figures", "lots_figure"} & s)),
     ("Table 3", "aggregate", lambda w, s: "table3" in s or "attacks_per_class" in s),
     ("LOTS comparison", "aggregate", lambda w, s: "lots_comparison" in s),
 ]

@@ -11,11 +11,13 @@ from torch.func import grad, vmap
 
 from advtransfer.data import load_dataset
 from advtransfer.lots import (
-    TECHNIQUES, LayerFeatures, choose_targets, comparison_table, correct_origins, fgs_direction, fgv_direction,
+    TECHNIQUES, LayerFeatures, choose_targets, correct_origins, fgs_direction, fgv_direction,
     hot_cold_direction, iterative_lots, layer_features, layer_names, line_search, lots_comparison,
     lots_direction, predict, saturation_eps, visualisation_direction,
 )
-from advtransfer.lots.visualise import lots_figure, magnify_reduce
+from advtransfer.figures import lots_figure, save
+from advtransfer.lots.visualise import magnify_reduce, visualisation_panels
+from advtransfer.tables import lots_comparison_table as comparison_table
 from advtransfer.models import build_classifier
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -326,13 +328,20 @@ def test_visualisation_figure(mnist_lenet, tmp_path):
     assert 0 < int((plus.adversarials.float() - origins.float()).abs().max()) <= 8  # at most 1/255 per step
     targets, _ = choose_targets(model, splits.test_x, splits.test_y)
     path = tmp_path / "lots.png"
-    figure = lots_figure(model, origins, ["body.ip1", "logits"], targets=targets[[3]],
-                         target_classes=torch.tensor([3]), steps=8, max_steps=300, path=path)
+    layers = ["body.ip1", "logits"]
+    kinds, panels = visualisation_panels(model, origins, layers, targets=targets[[3]],
+                                         target_classes=torch.tensor([3]), steps=8, max_steps=300)
+    figure = lots_figure(origins, layers, kinds, panels, ["7"])
+    save(figure, path, close=False)
     assert path.stat().st_size > 10_000
-    assert len(figure.axes) == 6 * 3
-    panels = [ax for ax in figure.axes if ax.images]
-    assert len(panels) == 1 + 6 * 2 and all("0–255" in ax.get_xlabel() for ax in panels[1:])  # scale of each
-    assert all(ax.get_ylabel() for ax in figure.axes[::3])  # each row's kind
+    grid = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
+    assert len(grid) == 6 * 3  # rows: x⁺, x⁺ − x, x⁻, x⁻ − x, LOTS, LOTS − x; columns: origin and 2 layers
+    images = [ax for ax in grid if ax.images]
+    assert len(images) == 1 + 6 * 2 and all("L2" in ax.get_xlabel() for ax in images[1:] if not ax.images[0].get_cmap().name == "seismic")
+    scales = {ax.images[0].get_clim() for ax in images if ax.images[0].get_cmap().name == "seismic"}
+    assert len(scales) == 1  # the perturbations share one colour scale, shown by the colour bar
+    assert any(ax.get_label() == "<colorbar>" and "0–255" in ax.get_xlabel() for ax in figure.axes)
+    assert [ax.get_ylabel() for ax in grid[::3]] == kinds  # each row's kind
 
 
 def test_comparison_rejects_unknown_techniques_and_modes():

@@ -69,7 +69,7 @@ def test_an_attack_parameter_reruns_that_attack_and_its_tables_only(study):
         config["datasets"]["digits"]["attacks"]["params"]["fgm"]["eps"] = 51.0
 
     jobs = plan(study, edit)
-    assert rules(jobs) == {"attack": 2, "attacks_per_class": 1, "table3": 1, "all": 1}
+    assert rules(jobs) == {"attack": 2, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1, "all": 1}
     assert {w["attack"] for rule, w in jobs if rule == "attack"} == {"fgm"}
 
 
@@ -109,13 +109,13 @@ def test_a_figure_code_edit_reruns_the_figure_jobs_only(study):
     with edited(study, "figures.py", None, "\nFIGURE_EDIT = 1\n"):
         counts = rules(plan(study))
     assert counts["zero_shot_figures"] == 2
-    assert set(counts) <= {"zero_shot_figures", "table3", "lots_figure", "all"}, counts
+    assert set(counts) <= {"zero_shot_figures", "correlation_figures", "defence_figures", "lots_figure", "all"}, counts
 
 
 def test_an_attack_module_edit_reruns_that_attack_and_what_follows(study):
     with edited(study, "attacks/fgm.py", None, "\nATTACK_EDIT = 1\n"):
         jobs = plan(study)
-    assert rules(jobs) == {"attack": 2, "attacks_per_class": 1, "table3": 1, "all": 1}
+    assert rules(jobs) == {"attack": 2, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1, "all": 1}
     assert {w["attack"] for rule, w in jobs if rule == "attack"} == {"fgm"}
 
 

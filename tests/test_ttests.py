@@ -8,7 +8,9 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from advtransfer.ttests import COLUMNS, defence_figure, table2
+from advtransfer.figures import defence_figure
+from advtransfer.tables import TABLE2_COLUMNS as COLUMNS
+from advtransfer.tables import table2
 
 VANILLA_DBM = np.array([0.30, 0.25, 0.41, 0.35, 0.28])
 LS_DBM = np.array([0.22, 0.24, 0.30, 0.31, 0.20])  # label smoothing lowers DBM

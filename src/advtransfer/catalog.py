@@ -56,3 +56,9 @@ def modules(dataset: str | None = None, architecture: str | None = None, defence
     architecture and defence, its attack (each optional)."""
     names = [DATASETS.get(dataset), ARCHITECTURES.get(architecture), DEFENCES.get(defence), ATTACKS.get(attack)]
     return tuple(m for m in names if m)
+
+
+# Paper 2's techniques, in its order (method §4), and the columns of every attack's per-sample
+# table (written by the attack jobs, read by the tables).
+TECHNIQUES = ("FGS", "FGV", "HC", "LOTS")
+SAMPLE_COLUMNS = ["index", "true_label", "clean_pred", "adv_pred", "success", "l2", "linf"]

@@ -1,8 +1,14 @@
-"""Figures of method §3 (matplotlib, no display needed). Every axis is labelled with its unit."""
+"""The study's figures (method §3, §4), drawn in one place: paper 1's Isomap (Fig 3) and histograms
+(Fig 4), the defences' DBM and AM, metrics against Mean L2 (Figs 5, 6), and paper 2's LOTS
+visualisation (Figs 1, 3). Matplotlib without a display; every axis is labelled with its unit.
+
+The ``*_job`` functions are the workflow's figure jobs: they read their inputs and write PNGs.
+"""
 
 from __future__ import annotations
 
 import math
+import sys
 
 import matplotlib
 
@@ -16,10 +22,13 @@ MEAN_L2_LABEL = "Mean L2 (0–255 scale)"
 METRIC_LABELS = {"DBM": "DBM (no unit)", "AM": "AM (no unit, 0–2)"}
 
 
-def save(fig, path: str) -> None:
+def save(fig, path: str, close: bool = True) -> None:
+    """Write ``fig`` as a PNG, atomically."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    if close:
+        plt.close(fig)
+    print(f"wrote {path}", file=sys.stderr, flush=True)
 
 
 def _grid(n: int, size: float = 2.6):
@@ -106,15 +115,147 @@ def correlation_figure(rows, table, title: str):
     return fig
 
 
-def figures_job(soft_labels: list[str], class_names: list[str], title: str, isomap_out: str, histograms_out: str,
-                max_points: int = 500, seed: int = 0) -> None:
+def defence_figure(per_class: pd.DataFrame, dataset: str, path: str | None = None):
+    """DBM and AM of one dataset per defence (boxes over all classes) and architecture (points).
+
+    Returns the matplotlib figure; writes it as PNG to ``path`` when given.
+    """
+    from advtransfer.tables import METRICS, check_per_class
+
+    data = check_per_class(per_class)
+    data = data[data["dataset"] == dataset]
+    if data.empty:
+        raise ValueError(f"no rows for dataset {dataset!r}")
+    defences = ["vanilla"] + [d for d in data["defence"].unique() if d != "vanilla"]
+    architectures = list(data["architecture"].unique())
+    fig, axes = plt.subplots(1, 2, figsize=(max(6.0, 1.1 * len(defences)) * 2, 4), squeeze=False)
+    offsets = np.linspace(-0.25, 0.25, len(architectures)) if len(architectures) > 1 else [0.0]
+    for ax, (metric, column) in zip(axes[0], METRICS.items()):
+        values = [data.loc[data["defence"] == d, column].to_numpy(float) for d in defences]
+        ax.boxplot(values, positions=range(len(defences)), widths=0.6, showfliers=False)
+        for offset, architecture in zip(offsets, architectures):
+            for i, defence in enumerate(defences):
+                v = data.loc[(data["defence"] == defence) & (data["architecture"] == architecture), column]
+                colour = f"C{architectures.index(architecture)}"
+                ax.plot(np.full(len(v), i + offset), v, "o", ms=3, alpha=0.7, color=colour,
+                        label=architecture if i == 0 else None)
+        ax.set_xticks(range(len(defences)), defences, rotation=30, ha="right")
+        ax.set_xlabel("defence")
+        ax.set_ylabel(METRIC_LABELS[metric])
+        ax.set_title(f"{dataset}: {metric} per defence")
+    axes[0][0].legend(fontsize=8, title="architecture")
+    fig.tight_layout()
+    if path is not None:
+        save(fig, path, close=False)
+    return fig
+
+
+def lots_figure(origins, layers, kinds, panels, origin_names, class_names=None):
+    """Paper 2 Figs 1, 3: per origin a block of columns (the origin, then one per layer), one row per
+    kind of image (x⁺, x⁻, targeted LOTS, each with its perturbation). ``panels[layer, kind]`` =
+    (images uint8 (n, C, H, W), captions); perturbations share one colour scale, with a colour bar."""
+    n, columns = len(origins), 1 + len(layers)
+    x = origins.float().cpu().numpy()
+    images = {key: value[0].float().cpu().numpy() for key, value in panels.items()}
+    bound = max([1.0] + [float(np.abs(images[key] - x).max()) for key in images])
+    fig, axes = plt.subplots(len(kinds), n * columns, figsize=(1.25 * n * columns, 1.45 * len(kinds) + 0.6),
+                             squeeze=False)
+    shown = None
+    for i in range(n):
+        for r, kind in enumerate(kinds):
+            origin_ax = axes[r, i * columns]
+            if r == 0:
+                _image(origin_ax, x[i], f"origin: {origin_names[i]}")
+            else:
+                _blank(origin_ax)
+            if i == 0:
+                origin_ax.set_ylabel(kind, fontsize=7)
+            for c, layer in enumerate(layers, start=1):
+                ax = axes[r, i * columns + c]
+                image = images[layer, kind.split(" ")[0]][i]
+                if "−" in kind:
+                    shown = _perturbation(ax, image - x[i], bound)
+                else:
+                    _image(ax, image, panels[layer, kind.split(" ")[0]][1][i])
+                if r == 0:
+                    ax.set_title(layer, fontsize=7)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    if shown is not None:
+        bar = fig.colorbar(shown, ax=axes.ravel().tolist(), orientation="horizontal", fraction=0.03, pad=0.04)
+        bar.set_label("perturbation (0–255 scale)", fontsize=7)
+    return fig
+
+
+def _blank(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+
+
+def _image(ax, image, caption: str) -> None:
+    """An image (C, H, W) on the 0–255 scale, captioned."""
+    _blank(ax)
+    if image.shape[0] == 1:
+        ax.imshow(image[0], cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(np.transpose(image, (1, 2, 0)).astype(np.uint8))
+    ax.set_xlabel(caption, fontsize=5)
+
+
+def _perturbation(ax, difference, bound: float):
+    """A perturbation (C, H, W) on the shared colour scale ±``bound`` (channels averaged)."""
+    _blank(ax)
+    return ax.imshow(difference.mean(axis=0), cmap="seismic", vmin=-bound, vmax=bound)
+
+
+# -- the figure jobs ---------------------------------------------------------------------------------
+
+def zero_shot_figures_job(soft_labels: list[str], class_names: list[str], title: str, isomap_out: str,
+                          histograms_out: str, max_points: int = 500, seed: int = 0) -> None:
     """Paper 1 Fig 3 (Isomap of each Eᵢ's amalgam proportions) and Fig 4 (H' vs H), one file each."""
     from advtransfer.metrics import amalgam_histograms
 
     loaded = [np.load(p) for p in soft_labels]
     panels = [(int(s["excluded"]), s["amalgam"], s["standard_without"]) for s in loaded]
-    fig = isomap_panels(panels, class_names, title, max_points=max_points, seed=seed)
-    save(fig, isomap_out)
-    fig = histogram_panels([(i, *amalgam_histograms(z, z_std), len(z)) for i, z, z_std in panels],
-                                   class_names, title)
-    save(fig, histograms_out)
+    save(isomap_panels(panels, class_names, title, max_points=max_points, seed=seed), isomap_out)
+    histograms = [(i, *amalgam_histograms(z, z_std), len(z)) for i, z, z_std in panels]
+    save(histogram_panels(histograms, class_names, title), histograms_out)
+
+
+def defence_figures_job(per_class_csv: str, figures: dict[str, str]) -> None:
+    """One figure of DBM and AM per defence for each dataset of ``figures`` (dataset → path)."""
+    import pandas as pd
+
+    per_class = pd.read_csv(per_class_csv)
+    for dataset, path in figures.items():
+        save(defence_figure(per_class, dataset), path)
+
+
+def correlation_figures_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str,
+                            figures: dict[tuple[str, str], str]) -> None:
+    """Paper 1 Figs 5, 6: one scatter figure per (dataset, attack), with Table 3's r in the legend."""
+    import pandas as pd
+
+    from advtransfer.tables import table3_input
+
+    joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
+    table = pd.read_csv(table3_csv)
+    for (dataset, attack), path in figures.items():
+        rows = joined[(joined["dataset"] == dataset) & (joined["attack"] == attack)]
+        save(correlation_figure(rows, table[(table["dataset"] == dataset) & (table["attack"] == attack)],
+                                f"{dataset}: {attack}"), path)
+
+
+def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str) -> None:
+    """Paper 2 Figs 1, 3 for the first ``n`` test images; the targeted LOTS image of each goes towards
+    the target image of its runner-up class."""
+    from advtransfer.lots.job import _load, top_two
+    from advtransfer.lots.visualise import visualisation_panels
+
+    classifier, images, _, targets, class_names = _load(data, model)
+    predicted, runner_up = top_two(classifier, images[:n])
+    kinds, panels = visualisation_panels(classifier, images[:n], layers, targets[runner_up], runner_up,
+                                         class_names=class_names)
+    names = [class_names[p] for p in predicted.tolist()]
+    save(lots_figure(images[:n], layers, kinds, panels, names, class_names), out)

@@ -60,22 +60,3 @@ def metrics_job(soft_labels: str, zero_shot_history: str, standard_history: str,
            "standard_accuracy": final_accuracy(standard_history),
            "zero_shot_accuracy": final_accuracy(zero_shot_history)}
     write_table(pd.DataFrame([row]), out)
-
-
-def table1(per_class: pd.DataFrame) -> pd.DataFrame:
-    """method §3 Table 1: mean ± std (over the excluded classes, ddof 0) of DBM and AM, vanilla classifiers."""
-    vanilla = per_class[per_class["defence"] == "vanilla"]
-    grouped = vanilla.groupby(["dataset", "architecture"], sort=False)
-    return grouped.agg(
-        dbm_mean=("dbm", "mean"), dbm_std=("dbm", lambda v: float(np.std(v))),
-        am_mean=("am", "mean"), am_std=("am", lambda v: float(np.std(v))),
-        n_classes=("excluded_class", "nunique"),
-    ).reset_index()
-
-
-def aggregate_job(metrics: list[str], per_class_out: str, table1_csv: str, table1_md: str) -> None:
-    """Collect the per-class metrics and write Table 1."""
-    per_class = pd.concat([pd.read_csv(p) for p in metrics], ignore_index=True)
-    per_class = per_class.sort_values(["dataset", "architecture", "defence", "excluded_class"], kind="stable")
-    write_table(per_class, per_class_out)
-    write_table(table1(per_class), table1_csv, table1_md)

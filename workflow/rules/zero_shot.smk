@@ -1,4 +1,4 @@
-# Raw Zero-Shot stage (method §1, §3): soft-labels on Eᵢ, DBMᵢ and AMᵢ, Table 1 and figures.
+# Raw Zero-Shot stage (method §1): soft-labels on Eᵢ, DBMᵢ and AMᵢ per classifier (advtransfer.zero_shot).
 
 
 rule soft_labels:
@@ -43,53 +43,3 @@ rule metrics:
         "results/benchmarks/metrics/{dataset}/{architecture}/{defence}/{klass}.tsv"
     script:
         "../scripts/metrics.py"
-
-
-rule aggregate:
-    input:
-        outputs(rules.metrics.output[0], grid()),
-    output:
-        per_class=f"{R}/tables/metrics_per_class.csv",
-        table1=report(f"{R}/tables/table1.csv", category="Raw Zero-Shot", labels={"table": "Table 1"}),
-        table1_md=f"{R}/tables/table1.md",
-    params:
-        code=code("aggregate"),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/aggregate/table1.log",
-    benchmark:
-        "results/benchmarks/aggregate/table1.tsv"
-    script:
-        "../scripts/aggregate.py"
-
-
-rule zero_shot_figures:
-    input:
-        lambda w: outputs(
-            rules.soft_labels.output[0],
-            [dict(w.items(), defence="vanilla", klass=i) for i in study.excluded_classes(config, w.dataset)],
-        ),
-    output:
-        isomap=report(
-            f"{R}/figures/{{dataset}}/{{architecture}}_isomap.png",
-            category="Raw Zero-Shot",
-            labels={"figure": "Isomap (Fig 3)", "dataset": "{dataset}", "architecture": "{architecture}"},
-        ),
-        histograms=report(
-            f"{R}/figures/{{dataset}}/{{architecture}}_histograms.png",
-            category="Raw Zero-Shot",
-            labels={"figure": "Histograms (Fig 4)", "dataset": "{dataset}", "architecture": "{architecture}"},
-        ),
-    params:
-        title=lambda w: f"{w.dataset} / {w.architecture}",
-        data=lambda w: study.data_params(config, w.dataset),
-        max_points=config["figures"]["isomap_max_points"],
-        seed=config["seed"],
-        code=lambda w: code("zero_shot_figures", *catalog.modules(w.dataset)),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/figures/{dataset}/{architecture}.log",
-    script:
-        "../scripts/zero_shot_figures.py"

@@ -1,6 +1,6 @@
 from advtransfer.jobs import job
-from advtransfer.zero_shot import aggregate_job
+from advtransfer.tables import aggregate_job
 
+out = snakemake.output
 with job(snakemake):
-    aggregate_job(list(snakemake.input), snakemake.output.per_class, snakemake.output.table1,
-                  snakemake.output.table1_md)
+    aggregate_job(list(snakemake.input), out.per_class, out.table1, out.table1_md)

@@ -1,7 +1,7 @@
 """Running an attack on a set of images and scoring it (method §2.6).
 
-``run_attack`` gives one row per sample; ``attacks_per_class`` the per-class summary that Table 3
-(method §3) correlates with DBM and AM. Distances are on the 0–255 pixel scale, of the returned
+``run_attack`` gives one row per sample (``advtransfer.tables.attacks_per_class`` sums them up per
+class for Table 3, method §3). Distances are on the 0–255 pixel scale, of the returned
 adversarial image against the original float image.
 
 A sample the model already misclassifies counts as a success with zero perturbation (the attacks
@@ -17,10 +17,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from advtransfer.attacks.base import PIXEL_MAX, Attack
+from advtransfer.catalog import SAMPLE_COLUMNS
 from advtransfer.data import to_float
-
-SAMPLE_COLUMNS = ["index", "true_label", "clean_pred", "adv_pred", "success", "l2", "linf"]
-CLASS_COLUMNS = ["class", "n", "clean_accuracy", "adversarial_accuracy", "success_rate", "mean_l2", "mean_linf"]
 
 
 def _predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -73,27 +71,3 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, att
     })
     df["success"] = df["adv_pred"] != df["true_label"]
     return df[SAMPLE_COLUMNS]
-
-
-def attacks_per_class(df: pd.DataFrame) -> pd.DataFrame:
-    """Per true class: n, clean and adversarial accuracy, success rate, and the Mean L2 / L∞ score.
-
-    mean_l2 and mean_linf average over the successful samples only (method §2); NaN for a class
-    without a successful sample.
-    """
-    missing = set(SAMPLE_COLUMNS) - set(df.columns)
-    if missing:
-        raise ValueError(f"missing columns: {', '.join(sorted(missing))}")
-    rows = []
-    for cls, g in df.groupby("true_label", sort=True):
-        fooled = g[g["success"].astype(bool)]
-        rows.append({
-            "class": int(cls),
-            "n": len(g),
-            "clean_accuracy": float((g["clean_pred"] == g["true_label"]).mean()),
-            "adversarial_accuracy": float((g["adv_pred"] == g["true_label"]).mean()),
-            "success_rate": float(g["success"].astype(bool).mean()),
-            "mean_l2": float(fooled["l2"].mean()) if len(fooled) else float("nan"),
-            "mean_linf": float(fooled["linf"].mean()) if len(fooled) else float("nan"),
-        })
-    return pd.DataFrame(rows, columns=CLASS_COLUMNS)

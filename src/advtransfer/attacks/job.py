@@ -59,12 +59,3 @@ def first_test_images(splits, n: int):
             break
     images = (torch.cat(xs)[:n] * 255).round().to(torch.uint8)
     return images, torch.cat(ys)[:n]
-
-
-def attacks_per_class_job(samples: list[str], keys: list[dict], out: str) -> None:
-    """``results/tables/attacks_per_class.csv``: per (dataset, architecture, defence, attack, class)."""
-    from advtransfer.attacks.evaluate import attacks_per_class
-
-    frames = [attacks_per_class(pd.read_csv(path)).assign(**k) for path, k in zip(samples, keys)]
-    table = pd.concat(frames, ignore_index=True)
-    write_table(table[KEYS + [c for c in table.columns if c not in KEYS]], out)

@@ -10,8 +10,8 @@ Images are on the 0–255 pixel scale, (B, C, H, W); adversarial images are uint
 """
 
 _EXPORTS = {
-    "comparison": ["MODES", "NO_LAYER", "NO_TARGET", "TECHNIQUES", "choose_targets", "comparison_table",
-                   "correct_origins", "lots_comparison"],
+    "comparison": ["MODES", "NO_LAYER", "NO_TARGET", "TECHNIQUES", "choose_targets", "correct_origins",
+                   "lots_comparison"],
     "direction": ["fgs_direction", "fgv_direction", "hot_cold_direction", "input_gradient", "lots_direction",
                   "unit_linf", "visualisation_direction"],
     "layers": ["OUTPUT", "LayerFeatures", "eval_mode", "layer_features", "layer_names", "predict"],

@@ -1,8 +1,8 @@
 """Paper 2's comparison of FGS, FGV, HC and LOTS, each with the same line search (method §4).
 
-``lots_comparison`` runs every attempt and returns one row per attempt; ``comparison_table``
-summarises them per technique, layer and mode. Dataset, architecture and defence columns are the
-caller's to add.
+``lots_comparison`` runs every attempt and returns one row per attempt
+(``advtransfer.tables.lots_comparison_table`` summarises them per technique, layer and mode).
+Dataset, architecture and defence columns are the caller's to add.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import pandas as pd
 import torch
 from torch import nn
 
+from advtransfer.catalog import TECHNIQUES
 from advtransfer.lots.direction import fgs_direction, fgv_direction, hot_cold_direction, lots_direction
 from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features, predict
 from advtransfer.lots.search import DEFAULT_LIMIT, line_search
 from advtransfer.pass_score import pass_scores
 
-TECHNIQUES = ("FGS", "FGV", "HC", "LOTS")
 MODES = ("untargeted", "targeted")
 NO_LAYER = "-"  # the layer value of FGS, FGV and HC, which work on the class scores
 NO_TARGET = -1  # the target class of FGS and FGV, which have no target
@@ -136,18 +136,3 @@ def _attempt_frame(origins, origin_labels, rows, target_class, layer, technique,
         "linf": fill(difference.abs().amax(dim=1).cpu().numpy()),
         "pass_score": scores,
     })
-
-
-def comparison_table(attempts: pd.DataFrame) -> pd.DataFrame:
-    """Per (technique, layer, mode): n_attempts, success_rate, and mean ± std of PASS, L2 and L∞
-    over the successful attempts (method §4)."""
-    groups = attempts.groupby(["technique", "layer", "mode"], sort=False)
-    table = groups.agg(
-        n_attempts=("success", "size"),
-        success_rate=("success", "mean"),
-        pass_mean=("pass_score", "mean"), pass_std=("pass_score", "std"),
-        l2_mean=("l2", "mean"), l2_std=("l2", "std"),
-        linf_mean=("linf", "mean"), linf_std=("linf", "std"),
-    ).reset_index()
-    order = {t: i for i, t in enumerate(TECHNIQUES)}
-    return table.sort_values("technique", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advtransfer.lots.comparison import choose_targets, comparison_table, correct_origins, lots_comparison
+from advtransfer.lots.comparison import choose_targets, correct_origins, lots_comparison
 from advtransfer.lots.direction import lots_direction
 from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features
 from advtransfer.lots.search import DEFAULT_LIMIT, line_search
@@ -54,12 +54,3 @@ def attempts_job(data: dict, model: str, keys: dict, techniques: list, layers: l
     for i, (key, value) in enumerate(keys.items()):
         attempts.insert(i, key, value)
     write_table(attempts, out)
-
-
-def comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> None:
-    """Paper 2's comparison table per (dataset, architecture, defence): ``comparison_table``."""
-    attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
-    tables = [comparison_table(group).assign(**dict(zip(KEYS, key)))
-              for key, group in attempts.groupby(KEYS, sort=False)]
-    table = pd.concat(tables, ignore_index=True)
-    write_table(table[KEYS + [c for c in table.columns if c not in KEYS]], out_csv, out_md)

@@ -1,0 +1,62 @@
+"""The statistics of Tables 2 and 3 (method §3): paired t-tests with Holm's correction, and Pearson's r
+with its 95% confidence interval. Pure functions on arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MIN_POINTS = 3  # Pearson's r needs at least three usable pairs
+
+
+def paired_test(vanilla: np.ndarray, defended: np.ndarray) -> tuple[float, float]:
+    """t and two-sided p of the paired-samples t-test ``ttest_rel(vanilla, defended)`` (t > 0: the
+    defence lowers the value); NaN for fewer than 2 pairs."""
+    from scipy import stats
+
+    if len(vanilla) < 2:
+        return float("nan"), float("nan")
+    result = stats.ttest_rel(vanilla, defended)
+    return float(result.statistic), float(result.pvalue)
+
+
+def holm(p_values: pd.Series) -> pd.Series:
+    """Holm-corrected p-values (statsmodels ``multipletests``); NaN stays NaN and is not counted."""
+    from statsmodels.stats.multitest import multipletests
+
+    corrected = pd.Series(np.nan, index=p_values.index)
+    finite = p_values.notna()
+    if finite.any():
+        corrected[finite] = multipletests(p_values[finite].to_numpy(), method="holm")[1]
+    return corrected
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> dict:
+    """n, n_used, r, p and the 95% CI of r over the pairs where both values are finite.
+
+    A class whose attack never succeeded has a NaN Mean L2 score: it counts in ``n`` but not in
+    ``n_used``. Fewer than 3 usable pairs, or a constant variable, give NaN r, p and CI.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    usable = np.isfinite(x) & np.isfinite(y)
+    x, y = x[usable], y[usable]
+    row = {"n": len(usable), "n_used": int(usable.sum()),
+           "pearson_r": np.nan, "p_value": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    if len(x) < MIN_POINTS or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return row
+    from scipy import stats
+
+    result = stats.pearsonr(x, y)
+    ci = result.confidence_interval(confidence_level=0.95)
+    row.update(pearson_r=float(result.statistic), p_value=float(result.pvalue),
+               ci_low=float(ci.low), ci_high=float(ci.high))
+    return row
+
+
+def mean(v: np.ndarray) -> float:
+    return float(np.mean(v)) if len(v) else float("nan")
+
+
+def std(v: np.ndarray) -> float:
+    """Standard deviation with ddof 0 (method §1: Tables 1 and 2)."""
+    return float(np.std(v)) if len(v) else float("nan")

@@ -1,0 +1,202 @@
+"""The study's tables (method §3, §4), built in one place: Table 1 (DBM, AM), Table 2 (defences),
+the attacks per class and Table 3 (correlation with Mean L2), and paper 2's LOTS comparison.
+
+Each ``table*`` function takes the per-class (or per-attempt) rows and returns a table; each
+``*_job`` function is the workflow job that reads its inputs and writes the table with
+``io.write_table``. No torch and no plotting here: the figures are ``advtransfer.figures``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+from advtransfer.catalog import TECHNIQUES
+from advtransfer.io import write_table
+from advtransfer.statistics import holm, mean, paired_test, pearson, std
+
+PER_CLASS_KEYS = ["dataset", "architecture", "defence", "excluded_class"]
+MODEL_KEYS = ["dataset", "architecture", "defence"]
+METRICS = {"DBM": "dbm", "AM": "am"}
+POOLED = "all"  # the architecture name of the rows that pool every architecture of a dataset
+TABLE2_COLUMNS = ["dataset", "defence", "architecture", "metric", "n_pairs", "vanilla_mean", "vanilla_std",
+                  "defended_mean", "defended_std", "t", "p_value", "p_holm"]
+CLASS_COLUMNS = ["class", "n", "clean_accuracy", "adversarial_accuracy", "success_rate", "mean_l2", "mean_linf"]
+TABLE3_INPUT = ["dataset", "architecture", "attack", "class", "dbm", "am", "mean_l2"]
+TABLE3_COLUMNS = ["dataset", "architecture", "attack", "metric", "n", "n_used",
+                  "pearson_r", "p_value", "ci_low", "ci_high"]
+
+
+def _done(*paths) -> None:
+    print(f"wrote {', '.join(map(str, paths))}", file=sys.stderr, flush=True)
+
+
+# -- Table 1 -------------------------------------------------------------------------------------
+
+def table1(per_class: pd.DataFrame) -> pd.DataFrame:
+    """Table 1: mean ± std (over the excluded classes, ddof 0) of DBM and AM, vanilla classifiers."""
+    vanilla = per_class[per_class["defence"] == "vanilla"]
+    grouped = vanilla.groupby(["dataset", "architecture"], sort=False)
+    return grouped.agg(
+        dbm_mean=("dbm", "mean"), dbm_std=("dbm", lambda v: float(np.std(v))),
+        am_mean=("am", "mean"), am_std=("am", lambda v: float(np.std(v))),
+        n_classes=("excluded_class", "nunique"),
+    ).reset_index()
+
+
+def aggregate_job(metrics: list[str], per_class_out: str, table1_csv: str, table1_md: str) -> None:
+    """Collect the per-class metrics and write Table 1."""
+    per_class = pd.concat([pd.read_csv(p) for p in metrics], ignore_index=True)
+    per_class = per_class.sort_values(PER_CLASS_KEYS, kind="stable")
+    write_table(per_class, per_class_out)
+    write_table(table1(per_class), table1_csv, table1_md)
+    _done(per_class_out, table1_csv, table1_md)
+
+
+# -- Table 2 -------------------------------------------------------------------------------------
+
+def check_per_class(per_class: pd.DataFrame) -> pd.DataFrame:
+    """The per-class table, checked: its key and metric columns, one row per key."""
+    missing = [c for c in PER_CLASS_KEYS + list(METRICS.values()) if c not in per_class.columns]
+    if missing:
+        raise ValueError(f"the per-class table lacks the columns {missing}")
+    duplicated = per_class.duplicated(PER_CLASS_KEYS)
+    if duplicated.any():
+        raise ValueError(f"the per-class table repeats {per_class.loc[duplicated, PER_CLASS_KEYS].iloc[0].to_dict()}")
+    return per_class
+
+
+def table2(per_class: pd.DataFrame) -> pd.DataFrame:
+    """Table 2: per dataset, defence ≠ vanilla, architecture (and ``all``: every architecture's
+    classes pooled) and metric, the paired t-test of vanilla vs defended over the pairs
+    (architecture, excluded class); std with ddof 0; Holm's correction over the defences of one
+    dataset, metric and architecture group (a test without a p-value is left out of it)."""
+    per_class = check_per_class(per_class)
+    rows = []
+    for dataset, data in per_class.groupby("dataset", sort=False):
+        vanilla = data[data["defence"] == "vanilla"]
+        for defence in [d for d in data["defence"].unique() if d != "vanilla"]:
+            pairs = vanilla.merge(data[data["defence"] == defence], on=["architecture", "excluded_class"],
+                                  suffixes=("_vanilla", "_defended"))
+            groups = [(a, pairs[pairs["architecture"] == a]) for a in data["architecture"].unique()]
+            for architecture, group in groups + [(POOLED, pairs)]:
+                if group.empty:  # this architecture was not trained with this defence
+                    continue
+                for metric, column in METRICS.items():
+                    v, d = group[f"{column}_vanilla"].to_numpy(float), group[f"{column}_defended"].to_numpy(float)
+                    t, p = paired_test(v, d)
+                    rows.append({
+                        "dataset": dataset, "defence": defence, "architecture": architecture, "metric": metric,
+                        "n_pairs": len(group), "vanilla_mean": mean(v), "vanilla_std": std(v),
+                        "defended_mean": mean(d), "defended_std": std(d), "t": t, "p_value": p,
+                    })
+    table = pd.DataFrame(rows, columns=TABLE2_COLUMNS[:-1])
+    table["p_holm"] = np.nan
+    if len(table):
+        table["p_holm"] = table.groupby(["dataset", "metric", "architecture"], sort=False)["p_value"].transform(holm)
+    return table[TABLE2_COLUMNS]
+
+
+def table2_job(per_class_csv: str, table2_csv: str, table2_md: str) -> None:
+    write_table(table2(pd.read_csv(per_class_csv)), table2_csv, table2_md)
+    _done(table2_csv, table2_md)
+
+
+# -- attacks per class and Table 3 ---------------------------------------------------------------
+
+def attacks_per_class(samples: pd.DataFrame) -> pd.DataFrame:
+    """Per true class of one attack's per-sample table: n, clean and adversarial accuracy, success
+    rate, and the Mean L2 / L∞ score (0–255 scale) over the successful samples only (method §2; NaN
+    for a class without a successful sample)."""
+    from advtransfer.catalog import SAMPLE_COLUMNS
+
+    missing = set(SAMPLE_COLUMNS) - set(samples.columns)
+    if missing:
+        raise ValueError(f"missing columns: {', '.join(sorted(missing))}")
+    rows = []
+    for cls, g in samples.groupby("true_label", sort=True):
+        fooled = g[g["success"].astype(bool)]
+        rows.append({
+            "class": int(cls),
+            "n": len(g),
+            "clean_accuracy": float((g["clean_pred"] == g["true_label"]).mean()),
+            "adversarial_accuracy": float((g["adv_pred"] == g["true_label"]).mean()),
+            "success_rate": float(g["success"].astype(bool).mean()),
+            "mean_l2": float(fooled["l2"].mean()) if len(fooled) else float("nan"),
+            "mean_linf": float(fooled["linf"].mean()) if len(fooled) else float("nan"),
+        })
+    return pd.DataFrame(rows, columns=CLASS_COLUMNS)
+
+
+def attacks_per_class_job(samples: list[str], keys: list[dict], out: str) -> None:
+    """``attacks_per_class.csv``: per (dataset, architecture, defence, attack, class)."""
+    frames = [attacks_per_class(pd.read_csv(path)).assign(**k) for path, k in zip(samples, keys)]
+    table = pd.concat(frames, ignore_index=True)
+    key_columns = MODEL_KEYS + ["attack"]
+    write_table(table[key_columns + [c for c in table.columns if c not in key_columns]], out)
+    _done(out)
+
+
+def table3_input(per_class_attacks: pd.DataFrame, per_class_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Rows (dataset, architecture, attack, class, dbm, am, mean_l2) of the vanilla classifiers."""
+    attacks = per_class_attacks[per_class_attacks["defence"] == "vanilla"]
+    metrics = per_class_metrics[per_class_metrics["defence"] == "vanilla"].rename(columns={"excluded_class": "class"})
+    joined = attacks.merge(metrics[["dataset", "architecture", "class", "dbm", "am"]],
+                           on=["dataset", "architecture", "class"], how="inner")
+    return joined[TABLE3_INPUT]
+
+
+def table3(per_class: pd.DataFrame) -> pd.DataFrame:
+    """Table 3 from rows (dataset, architecture, attack, class, dbm, am, mean_l2), one per class:
+    per (dataset, architecture, attack) and metric (DBM, AM), Pearson r, p and 95% CI between the N
+    per-class metric values and the N per-class Mean L2 scores; then the rows pooled over the
+    architectures of a dataset (architecture ``all``)."""
+    missing = set(TABLE3_INPUT) - set(per_class.columns)
+    if missing:
+        raise ValueError(f"missing columns: {', '.join(sorted(missing))}")
+    if (per_class["architecture"] == POOLED).any():
+        raise ValueError(f"architecture name {POOLED!r} is reserved for the pooled rows")
+    if per_class.duplicated(["dataset", "architecture", "attack", "class"]).any():
+        raise ValueError("more than one row for a (dataset, architecture, attack, class)")
+    rows = []
+    for frame in (per_class, per_class.assign(architecture=POOLED)):
+        for (dataset, architecture, attack), g in frame.groupby(["dataset", "architecture", "attack"], sort=True):
+            for metric, column in METRICS.items():
+                rows.append({"dataset": dataset, "architecture": architecture, "attack": attack,
+                             "metric": metric, **pearson(g[column], g["mean_l2"])})
+    return pd.DataFrame(rows, columns=TABLE3_COLUMNS)
+
+
+def table3_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str, table3_md: str) -> None:
+    joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
+    write_table(table3(joined), table3_csv, table3_md)
+    _done(table3_csv, table3_md)
+
+
+# -- paper 2's comparison --------------------------------------------------------------------------
+
+def lots_comparison_table(attempts: pd.DataFrame) -> pd.DataFrame:
+    """Per (technique, layer, mode): n_attempts, success_rate, and mean ± std of PASS, L2 and L∞
+    over the successful attempts (method §4)."""
+    groups = attempts.groupby(["technique", "layer", "mode"], sort=False)
+    table = groups.agg(
+        n_attempts=("success", "size"),
+        success_rate=("success", "mean"),
+        pass_mean=("pass_score", "mean"), pass_std=("pass_score", "std"),
+        l2_mean=("l2", "mean"), l2_std=("l2", "std"),
+        linf_mean=("linf", "mean"), linf_std=("linf", "std"),
+    ).reset_index()
+    order = {t: i for i, t in enumerate(TECHNIQUES)}
+    return table.sort_values("technique", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+
+def lots_comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> None:
+    """Paper 2's comparison table per (dataset, architecture, defence)."""
+    attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
+    tables = [lots_comparison_table(group).assign(**dict(zip(MODEL_KEYS, key)))
+              for key, group in attempts.groupby(MODEL_KEYS, sort=False)]
+    table = pd.concat(tables, ignore_index=True)
+    write_table(table[MODEL_KEYS + [c for c in table.columns if c not in MODEL_KEYS]], out_csv, out_md)
+    _done(out_csv, out_md)

@@ -1,0 +1,110 @@
+# The figures (method §3, §4), drawn by advtransfer.figures: paper 1's Isomap and histograms, the
+# defences' DBM and AM, metrics against Mean L2 (Figs 5, 6), and paper 2's LOTS visualisation.
+
+
+rule zero_shot_figures:
+    input:
+        lambda w: outputs(
+            rules.soft_labels.output[0],
+            [dict(w.items(), defence="vanilla", klass=i) for i in study.excluded_classes(config, w.dataset)],
+        ),
+    output:
+        isomap=report(
+            f"{R}/figures/{{dataset}}/{{architecture}}_isomap.png",
+            category="Raw Zero-Shot",
+            labels={"figure": "Isomap (Fig 3)", "dataset": "{dataset}", "architecture": "{architecture}"},
+        ),
+        histograms=report(
+            f"{R}/figures/{{dataset}}/{{architecture}}_histograms.png",
+            category="Raw Zero-Shot",
+            labels={"figure": "Histograms (Fig 4)", "dataset": "{dataset}", "architecture": "{architecture}"},
+        ),
+    params:
+        title=lambda w: f"{w.dataset} / {w.architecture}",
+        data=lambda w: study.data_params(config, w.dataset),
+        max_points=config["figures"]["isomap_max_points"],
+        seed=config["seed"],
+        code=lambda w: code("zero_shot_figures", *catalog.modules(w.dataset)),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/figures/{dataset}/{architecture}.log",
+    script:
+        "../scripts/zero_shot_figures.py"
+
+
+rule defence_figures:
+    input:
+        rules.aggregate.output.per_class,
+    output:
+        [
+            report(
+                f"{R}/figures/{d}/defences.png",
+                category="Defences",
+                labels={"figure": "DBM and AM per defence", "dataset": d},
+            )
+            for d in defended_datasets()
+        ],
+    params:
+        datasets=defended_datasets(),
+        code=code("defence_figures"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/figures/defences.log",
+    script:
+        "../scripts/defence_figures.py"
+
+
+rule correlation_figures:
+    input:
+        attacks=rules.attacks_per_class.output[0],
+        metrics=rules.aggregate.output.per_class,
+        table3=rules.table3.output.table3,
+    output:
+        [
+            report(
+                f"{R}/figures/{d}/correlation_{attack}.png",
+                category="Attacks",
+                labels={"figure": "metrics vs Mean L2 (Figs 5, 6)", "dataset": d, "attack": attack},
+            )
+            for d in attacked_datasets()
+            for attack in study.attack_names(config, d)
+        ],
+    params:
+        figure_keys=[[d, attack] for d in attacked_datasets() for attack in study.attack_names(config, d)],
+        code=code("correlation_figures"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/figures/correlation.log",
+    script:
+        "../scripts/correlation_figures.py"
+
+
+rule lots_figure:
+    input:
+        model=trained("model", standard=True, defence="vanilla"),
+    output:
+        report(
+            f"{R}/figures/{{dataset}}/{{architecture}}_lots.png",
+            category="LOTS",
+            labels={"figure": "LOTS visualisation (paper 2 Figs 1, 3)", "dataset": "{dataset}", "architecture": "{architecture}"},
+        ),
+    wildcard_constraints:
+        architecture="|".join(sorted({a for d in config["datasets"] for a in study.architectures(config, d)})),
+    params:
+        data=lambda w: study.data_params(config, w.dataset),
+        layers=study.lots_param(config, "layers"),
+        n=study.lots_param(config, "visualise"),
+        code=model_code("lots_figure"),
+    resources:
+        gpu=gpus(1),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/figures/{dataset}/{architecture}_lots.log",
+    benchmark:
+        "results/benchmarks/figures/{dataset}/{architecture}_lots.tsv"
+    script:
+        "../scripts/lots_figure.py"

@@ -1,0 +1,5 @@
+from advtransfer.figures import defence_figures_job
+from advtransfer.jobs import job
+
+with job(snakemake):
+    defence_figures_job(snakemake.input[0], dict(zip(snakemake.params.datasets, snakemake.output)))
