@@ -115,7 +115,7 @@ def correlation_figure(rows, table, title: str):
     return fig
 
 
-def defence_figure(per_class: pd.DataFrame, dataset: str, path: str | None = None):
+def defence_figure(per_class, dataset: str, path: str | None = None):
     """DBM and AM of one dataset per defence (boxes over all classes) and architecture (points).
 
     Returns the matplotlib figure; writes it as PNG to ``path`` when given.

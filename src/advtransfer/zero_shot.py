@@ -7,13 +7,11 @@ import torch (it costs seconds per job).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from advtransfer.io import atomic_path, write_table
-from advtransfer.metrics import am, amalgam_histograms, dbm
+from advtransfer.metrics import am, dbm
 
 EVAL_BATCH = 512
 

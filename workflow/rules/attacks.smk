@@ -8,23 +8,23 @@ rule attack:
     output:
         samples=f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}.csv",
         images=f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}_images.npz",
+    log:
+        "logs/attack/{dataset}/{architecture}/{defence}/{attack}.log",
+    benchmark:
+        "results/benchmarks/attack/{dataset}/{architecture}/{defence}/{attack}.tsv"
+    wildcard_constraints:
+        attack="|".join(study.ATTACK_NAMES),
+    group:
+        MODEL_GROUP
+    conda:
+        CONDA_ENV
+    resources:
+        gpu=gpus(1),
     params:
         data=lambda w: study.data_params(config, w.dataset),
         params=lambda w: study.attack_params(config, w.dataset, w.attack),
         n_attack=lambda w: study.attack_setting(config, w.dataset, "n_attack"),
         batch_size=lambda w: study.attack_setting(config, w.dataset, "batch_size"),
         code=model_code("attack"),
-    wildcard_constraints:
-        attack="|".join(study.ATTACK_NAMES),
-    resources:
-        gpu=gpus(1),
-    group:
-        MODEL_GROUP
-    conda:
-        CONDA_ENV
-    log:
-        "logs/attack/{dataset}/{architecture}/{defence}/{attack}.log",
-    benchmark:
-        "results/benchmarks/attack/{dataset}/{architecture}/{defence}/{attack}.tsv"
     script:
         "../scripts/attack.py"

@@ -8,18 +8,29 @@ from snakemake.utils import validate, min_version
 
 from advtransfer import catalog, study
 from advtransfer.code import code_version
-from advtransfer.config import ConfigError, check_config, check_sample_counts, checked_once
+from advtransfer.config import (
+    ConfigError,
+    check_config,
+    check_sample_counts,
+    checked_once,
+)
 
 min_version("9.0")
 
 try:
-    check_sample_counts(config)  # the values given, before the schema fills in its defaults
+    check_sample_counts(
+        config
+    )  # the values given, before the schema fills in its defaults
 except ConfigError as err:
     raise WorkflowError(f"config: {err}") from None
 validate(config, schema="../schemas/config.schema.yaml")
 try:
-    check_config(config, deep=False)  # names, recipes, classes, sample counts: no torch while parsing
-    checked_once(config, ".snakemake/advtransfer")  # parameters and LOTS layers, once per config
+    check_config(
+        config, deep=False
+    )  # names, recipes, classes, sample counts: no torch while parsing
+    checked_once(
+        config, ".snakemake/advtransfer"
+    )  # parameters and LOTS layers, once per config
 except ConfigError as err:
     raise WorkflowError(f"config: {err}") from None
 
@@ -37,7 +48,12 @@ def model_code(script):
     source, the architecture, the defence and the attack if any (catalog.modules)."""
     return lambda w: code(
         script,
-        *catalog.modules(w.dataset, w.architecture, getattr(w, "defence", "vanilla"), getattr(w, "attack", None)),
+        *catalog.modules(
+            w.dataset,
+            w.architecture,
+            getattr(w, "defence", "vanilla"),
+            getattr(w, "attack", None),
+        ),
     )
 
 
@@ -50,7 +66,10 @@ def gpus(n):
     """The GPUs a job asks for: ``n``, or 0 when the run allows none."""
     return 0 if NO_GPU else n
 
-CONDA_ENV = "../../envs/environment.yaml"  # for --use-conda; the same pins as pyproject.toml
+
+CONDA_ENV = (
+    "../../envs/environment.yaml"  # for --use-conda; the same pins as pyproject.toml
+)
 R = "results"
 # Jobs of one trained model (soft-labels, metrics, attacks) share one cluster submission; the
 # Slurm profile's group-components sets how many go together.
@@ -67,7 +86,8 @@ wildcard_constraints:
 
 def trained(file, standard=False, defence=None):
     """Input function: rule train's ``file`` ("model" or "history") for the job's dataset and
-    architecture: the standard classifier, or the one without the job's class ``klass``."""
+    architecture: the standard classifier, or the one without the job's class ``klass``.
+    """
     return lambda w: getattr(rules.train.output, file).format(
         dataset=w.dataset,
         architecture=w.architecture,
@@ -99,7 +119,11 @@ def grid(**extra):
 
 
 def figure_rows():
-    return [dict(dataset=d, architecture=a) for d in config["datasets"] for a in study.architectures(config, d)]
+    return [
+        dict(dataset=d, architecture=a)
+        for d in config["datasets"]
+        for a in study.architectures(config, d)
+    ]
 
 
 def defended_datasets():
@@ -126,4 +150,7 @@ def lots_figure_rows():
 
 def lots_rows():
     """(dataset, architecture, defence, layer) of every table of LOTS attempts ("baselines": FGS, FGV, HC)."""
-    return [dict(dataset=d, architecture=a, defence=f, layer=t) for d, a, f, t in study.lots_tables(config)]
+    return [
+        dict(dataset=d, architecture=a, defence=f, layer=t)
+        for d, a, f, t in study.lots_tables(config)
+    ]

@@ -6,29 +6,40 @@ rule zero_shot_figures:
     input:
         lambda w: outputs(
             rules.soft_labels.output[0],
-            [dict(w.items(), defence="vanilla", klass=i) for i in study.excluded_classes(config, w.dataset)],
+            [
+                dict(w.items(), defence="vanilla", klass=i)
+                for i in study.excluded_classes(config, w.dataset)
+            ],
         ),
     output:
         isomap=report(
             f"{R}/figures/{{dataset}}/{{architecture}}_isomap.png",
             category="Raw Zero-Shot",
-            labels={"figure": "Isomap (Fig 3)", "dataset": "{dataset}", "architecture": "{architecture}"},
+            labels={
+                "figure": "Isomap (Fig 3)",
+                "dataset": "{dataset}",
+                "architecture": "{architecture}",
+            },
         ),
         histograms=report(
             f"{R}/figures/{{dataset}}/{{architecture}}_histograms.png",
             category="Raw Zero-Shot",
-            labels={"figure": "Histograms (Fig 4)", "dataset": "{dataset}", "architecture": "{architecture}"},
+            labels={
+                "figure": "Histograms (Fig 4)",
+                "dataset": "{dataset}",
+                "architecture": "{architecture}",
+            },
         ),
+    log:
+        "logs/figures/{dataset}/{architecture}.log",
+    conda:
+        CONDA_ENV
     params:
         title=lambda w: f"{w.dataset} / {w.architecture}",
         data=lambda w: study.data_params(config, w.dataset),
         max_points=config["figures"]["isomap_max_points"],
         seed=config["seed"],
         code=lambda w: code("zero_shot_figures", *catalog.modules(w.dataset)),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/figures/{dataset}/{architecture}.log",
     script:
         "../scripts/zero_shot_figures.py"
 
@@ -45,13 +56,13 @@ rule defence_figures:
             )
             for d in defended_datasets()
         ],
+    log:
+        "logs/figures/defences.log",
+    conda:
+        CONDA_ENV
     params:
         datasets=defended_datasets(),
         code=code("defence_figures"),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/figures/defences.log",
     script:
         "../scripts/defence_figures.py"
 
@@ -66,18 +77,26 @@ rule correlation_figures:
             report(
                 f"{R}/figures/{d}/correlation_{attack}.png",
                 category="Attacks",
-                labels={"figure": "metrics vs Mean L2 (Figs 5, 6)", "dataset": d, "attack": attack},
+                labels={
+                    "figure": "metrics vs Mean L2 (Figs 5, 6)",
+                    "dataset": d,
+                    "attack": attack,
+                },
             )
             for d in attacked_datasets()
             for attack in study.attack_names(config, d)
         ],
-    params:
-        figure_keys=[[d, attack] for d in attacked_datasets() for attack in study.attack_names(config, d)],
-        code=code("correlation_figures"),
-    conda:
-        CONDA_ENV
     log:
         "logs/figures/correlation.log",
+    conda:
+        CONDA_ENV
+    params:
+        figure_keys=[
+            [d, attack]
+            for d in attacked_datasets()
+            for attack in study.attack_names(config, d)
+        ],
+        code=code("correlation_figures"),
     script:
         "../scripts/correlation_figures.py"
 
@@ -89,22 +108,30 @@ rule lots_figure:
         report(
             f"{R}/figures/{{dataset}}/{{architecture}}_lots.png",
             category="LOTS",
-            labels={"figure": "LOTS visualisation (paper 2 Figs 1, 3)", "dataset": "{dataset}", "architecture": "{architecture}"},
+            labels={
+                "figure": "LOTS visualisation (paper 2 Figs 1, 3)",
+                "dataset": "{dataset}",
+                "architecture": "{architecture}",
+            },
         ),
+    log:
+        "logs/figures/{dataset}/{architecture}_lots.log",
+    benchmark:
+        "results/benchmarks/figures/{dataset}/{architecture}_lots.tsv"
     wildcard_constraints:
-        architecture="|".join(sorted({a for d in config["datasets"] for a in study.architectures(config, d)})),
+        architecture="|".join(
+            sorted(
+                {a for d in config["datasets"] for a in study.architectures(config, d)}
+            )
+        ),
+    conda:
+        CONDA_ENV
+    resources:
+        gpu=gpus(1),
     params:
         data=lambda w: study.data_params(config, w.dataset),
         layers=study.lots_param(config, "layers"),
         n=study.lots_param(config, "visualise"),
         code=model_code("lots_figure"),
-    resources:
-        gpu=gpus(1),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/figures/{dataset}/{architecture}_lots.log",
-    benchmark:
-        "results/benchmarks/figures/{dataset}/{architecture}_lots.tsv"
     script:
         "../scripts/lots_figure.py"

@@ -2,6 +2,7 @@
 # and LOTS (advtransfer.lots.job). The attack "lots" of Table 3 is an attack like the others
 # (attacks.smk); the comparison table is in tables.smk, the LOTS figure in figures.smk.
 
+
 ruleorder: lots_baselines > lots
 
 
@@ -10,6 +11,18 @@ rule lots:
         model=trained("model", standard=True),
     output:
         f"{R}/lots/{{dataset}}/{{architecture}}/{{defence}}/{{layer}}.csv",
+    log:
+        "logs/lots/{dataset}/{architecture}/{defence}/{layer}.log",
+    benchmark:
+        "results/benchmarks/lots/{dataset}/{architecture}/{defence}/{layer}.tsv"
+    wildcard_constraints:
+        layer=r"[\w.]+",
+    group:
+        MODEL_GROUP
+    conda:
+        CONDA_ENV
+    resources:
+        gpu=gpus(1),
     params:
         data=lambda w: study.data_params(config, w.dataset),
         techniques=["LOTS"],
@@ -18,18 +31,6 @@ rule lots:
         n_lots=study.lots_param(config, "n_lots"),
         limit=study.lots_param(config, "limit"),
         code=model_code("lots_attempts"),
-    wildcard_constraints:
-        layer=r"[\w.]+",
-    resources:
-        gpu=gpus(1),
-    group:
-        MODEL_GROUP
-    conda:
-        CONDA_ENV
-    log:
-        "logs/lots/{dataset}/{architecture}/{defence}/{layer}.log",
-    benchmark:
-        "results/benchmarks/lots/{dataset}/{architecture}/{defence}/{layer}.tsv"
     script:
         "../scripts/lots_attempts.py"
 
@@ -39,23 +40,27 @@ rule lots_baselines:
         model=trained("model", standard=True),
     output:
         f"{R}/lots/{{dataset}}/{{architecture}}/{{defence}}/baselines.csv",
+    log:
+        "logs/lots/{dataset}/{architecture}/{defence}/baselines.log",
+    benchmark:
+        "results/benchmarks/lots/{dataset}/{architecture}/{defence}/baselines.tsv"
+    group:
+        MODEL_GROUP
+    conda:
+        CONDA_ENV
+    resources:
+        gpu=gpus(1),
     params:
         data=lambda w: study.data_params(config, w.dataset),
-        techniques=lambda w: [t for t in study.lots_params(config, w.dataset, w.architecture)["techniques"] if t != "LOTS"],
+        techniques=lambda w: [
+            t
+            for t in study.lots_params(config, w.dataset, w.architecture)["techniques"]
+            if t != "LOTS"
+        ],
         layers=[],
         modes=study.lots_param(config, "modes"),
         n_lots=study.lots_param(config, "n_lots"),
         limit=study.lots_param(config, "limit"),
         code=model_code("lots_attempts"),
-    resources:
-        gpu=gpus(1),
-    group:
-        MODEL_GROUP
-    conda:
-        CONDA_ENV
-    log:
-        "logs/lots/{dataset}/{architecture}/{defence}/baselines.log",
-    benchmark:
-        "results/benchmarks/lots/{dataset}/{architecture}/{defence}/baselines.tsv"
     script:
         "../scripts/lots_attempts.py"

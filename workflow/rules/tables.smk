@@ -7,16 +7,20 @@ rule aggregate:
         outputs(rules.metrics.output[0], grid()),
     output:
         per_class=f"{R}/tables/metrics_per_class.csv",
-        table1=report(f"{R}/tables/table1.csv", category="Raw Zero-Shot", labels={"table": "Table 1"}),
+        table1=report(
+            f"{R}/tables/table1.csv",
+            category="Raw Zero-Shot",
+            labels={"table": "Table 1"},
+        ),
         table1_md=f"{R}/tables/table1.md",
-    params:
-        code=code("aggregate"),
-    conda:
-        CONDA_ENV
     log:
         "logs/aggregate/table1.log",
     benchmark:
         "results/benchmarks/aggregate/table1.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        code=code("aggregate"),
     script:
         "../scripts/aggregate.py"
 
@@ -25,14 +29,16 @@ rule table2:
     input:
         rules.aggregate.output.per_class,
     output:
-        table2=report(f"{R}/tables/table2.csv", category="Defences", labels={"table": "Table 2"}),
+        table2=report(
+            f"{R}/tables/table2.csv", category="Defences", labels={"table": "Table 2"}
+        ),
         table2_md=f"{R}/tables/table2.md",
-    params:
-        code=code("table2"),
-    conda:
-        CONDA_ENV
     log:
         "logs/aggregate/table2.log",
+    conda:
+        CONDA_ENV
+    params:
+        code=code("table2"),
     script:
         "../scripts/table2.py"
 
@@ -41,14 +47,18 @@ rule attacks_per_class:
     input:
         outputs(rules.attack.output.samples, attack_rows()),
     output:
-        report(f"{R}/tables/attacks_per_class.csv", category="Attacks", labels={"table": "attacks per class"}),
+        report(
+            f"{R}/tables/attacks_per_class.csv",
+            category="Attacks",
+            labels={"table": "attacks per class"},
+        ),
+    log:
+        "logs/aggregate/attacks_per_class.log",
+    conda:
+        CONDA_ENV
     params:
         samples=attack_rows(),
         code=code("attacks_per_class"),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/aggregate/attacks_per_class.log",
     script:
         "../scripts/attacks_per_class.py"
 
@@ -58,14 +68,16 @@ rule table3:
         attacks=rules.attacks_per_class.output[0],
         metrics=rules.aggregate.output.per_class,
     output:
-        table3=report(f"{R}/tables/table3.csv", category="Attacks", labels={"table": "Table 3"}),
+        table3=report(
+            f"{R}/tables/table3.csv", category="Attacks", labels={"table": "Table 3"}
+        ),
         table3_md=f"{R}/tables/table3.md",
-    params:
-        code=code("table3"),
-    conda:
-        CONDA_ENV
     log:
         "logs/aggregate/table3.log",
+    conda:
+        CONDA_ENV
+    params:
+        code=code("table3"),
     script:
         "../scripts/table3.py"
 
@@ -74,13 +86,17 @@ rule lots_comparison:
     input:
         outputs(rules.lots.output[0], lots_rows()),
     output:
-        table=report(f"{R}/tables/lots_comparison.csv", category="LOTS", labels={"table": "FGS, FGV, HC and LOTS"}),
+        table=report(
+            f"{R}/tables/lots_comparison.csv",
+            category="LOTS",
+            labels={"table": "FGS, FGV, HC and LOTS"},
+        ),
         table_md=f"{R}/tables/lots_comparison.md",
-    params:
-        code=code("lots_comparison"),
-    conda:
-        CONDA_ENV
     log:
         "logs/aggregate/lots_comparison.log",
+    conda:
+        CONDA_ENV
+    params:
+        code=code("lots_comparison"),
     script:
         "../scripts/lots_comparison.py"

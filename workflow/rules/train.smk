@@ -7,17 +7,19 @@ rule train:
     output:
         model=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/model.pt",
         history=f"{R}/models/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}/history.csv",
-    params:
-        job=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence),
-        excluded=lambda w: study.excluded_value(w.excluded),
-        code=model_code("train"),
-    resources:
-        gpu=lambda w: gpus(study.recipe(config, w.dataset, w.architecture).get("devices", 1)),
-    conda:
-        CONDA_ENV
     log:
         "logs/train/{dataset}/{architecture}/{defence}/{excluded}.log",
     benchmark:
         "results/benchmarks/train/{dataset}/{architecture}/{defence}/{excluded}.tsv"
+    conda:
+        CONDA_ENV
+    resources:
+        gpu=lambda w: gpus(
+            study.recipe(config, w.dataset, w.architecture).get("devices", 1)
+        ),
+    params:
+        job=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence),
+        excluded=lambda w: study.excluded_value(w.excluded),
+        code=model_code("train"),
     script:
         "../scripts/train.py"

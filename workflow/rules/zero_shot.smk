@@ -7,19 +7,19 @@ rule soft_labels:
         standard=trained("model", standard=True),
     output:
         f"{R}/soft_labels/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.npz",
-    params:
-        data=lambda w: study.data_params(config, w.dataset),
-        code=model_code("soft_labels"),
-    resources:
-        gpu=gpus(1),
-    group:
-        MODEL_GROUP
-    conda:
-        CONDA_ENV
     log:
         "logs/soft_labels/{dataset}/{architecture}/{defence}/{klass}.log",
     benchmark:
         "results/benchmarks/soft_labels/{dataset}/{architecture}/{defence}/{klass}.tsv"
+    group:
+        MODEL_GROUP
+    conda:
+        CONDA_ENV
+    resources:
+        gpu=gpus(1),
+    params:
+        data=lambda w: study.data_params(config, w.dataset),
+        code=model_code("soft_labels"),
     script:
         "../scripts/soft_labels.py"
 
@@ -31,15 +31,15 @@ rule metrics:
         standard_history=trained("history", standard=True),
     output:
         f"{R}/metrics/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.csv",
-    params:
-        code=code("metrics"),
-    group:
-        MODEL_GROUP
-    conda:
-        CONDA_ENV
     log:
         "logs/metrics/{dataset}/{architecture}/{defence}/{klass}.log",
     benchmark:
         "results/benchmarks/metrics/{dataset}/{architecture}/{defence}/{klass}.tsv"
+    group:
+        MODEL_GROUP
+    conda:
+        CONDA_ENV
+    params:
+        code=code("metrics"),
     script:
         "../scripts/metrics.py"

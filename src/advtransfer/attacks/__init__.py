@@ -2,9 +2,9 @@
 the minimum-norm attacks FMN (L2, L∞) and DDN and AutoAttack's APGD-CE, taken from adv-lib.
 
 Register an attack with ``@ATTACKS.register("name")`` (and its module in ``advtransfer.catalog.ATTACKS``)
-on an ``Attack`` subclass whose constructor takes ``model`` and then the attack's config parameters as keyword arguments (magnitudes on the
-0–255 pixel scale); ``build_attack`` instantiates one from the config. Conventions shared by all
-attacks are in ``advtransfer.attacks.base``.
+on an ``Attack`` subclass whose constructor takes ``model`` and then the attack's config parameters as
+keyword arguments (magnitudes on the 0–255 pixel scale); ``build_attack`` instantiates one from the
+config. Conventions shared by all attacks are in ``advtransfer.attacks.base``.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ class Attack:
         self.output_kind = getattr(model, "output_kind", "logits")
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k not in ("model", "output_kind", "generator"))
+        hidden = ("model", "output_kind", "generator")
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k not in hidden)
         return f"{type(self).__name__}({params})"
 
     # -- the public call ---------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class DeepFool(Attack):
             for j in range(f.shape[1])
         ], dim=1)
         distance = f.detach().abs() / (w.flatten(2).norm(dim=2) + TOL)  # to each linearised boundary
-        l = distance.argmin(dim=1)
+        l = distance.argmin(dim=1)  # noqa: E741 (the paper's name)
         rows = torch.arange(len(l), device=l.device)
         w_l = w[rows, l]
         length = distance[rows, l] + PAST_BOUNDARY

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import pandas as pd
 
 from advtransfer.io import atomic_path, write_table
 

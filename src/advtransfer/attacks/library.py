@@ -41,7 +41,9 @@ class LibraryAttack(Attack):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         device = x.device
-        cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+        cuda = []
+        if device.type == "cuda":
+            cuda = [device.index if device.index is not None else torch.cuda.current_device()]
         with torch.random.fork_rng(devices=cuda):
             torch.random.default_generator.manual_seed(self.seed)
             for index in cuda:

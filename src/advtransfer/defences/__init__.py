@@ -19,7 +19,6 @@ raises ``ValueError`` naming the defence and the parameter (``check_param``).
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 

@@ -78,8 +78,8 @@ class AdversarialTraining(Defence):
     ``max_iter`` 10, random start; for Fashion-MNIST scale ε to its attack table (e.g. 0.1·255).
     The examples are made with the model in evaluation mode (the attack's convention), then the
     model trains on them. PGD runs with ``early_stop=False``: every example, misclassified or not,
-    takes all ``max_iter`` steps, as in Madry et al. Uses Lightning's manual optimisation (two steps per batch); the learning-rate
-    schedule is stepped at the end of each epoch here.
+    takes all ``max_iter`` steps, as in Madry et al. The training step makes both optimiser steps
+    (``steps_per_batch`` 2, ``training_batches``) and steps the learning-rate schedule each epoch.
     """
 
     name = "adversarial_training"

@@ -8,15 +8,12 @@ atomically.
 
 from __future__ import annotations
 
-import pandas as pd
 import torch
 from torch import nn
 
-from advtransfer.lots.comparison import choose_targets, correct_origins, lots_comparison
-from advtransfer.lots.direction import lots_direction
-from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features
-from advtransfer.lots.search import DEFAULT_LIMIT, line_search
 from advtransfer.io import write_table
+from advtransfer.lots.comparison import choose_targets, correct_origins, lots_comparison
+from advtransfer.lots.layers import OUTPUT, layer_features
 
 KEYS = ["dataset", "architecture", "defence"]
 
