@@ -11,7 +11,7 @@ rule attack:
     log:
         "logs/attack/{dataset}/{architecture}/{defence}/{attack}.log",
     benchmark:
-        "results/benchmarks/attack/{dataset}/{architecture}/{defence}/{attack}.tsv"
+        f"{R}/benchmarks/attack/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}.tsv"
     wildcard_constraints:
         attack="|".join(study.ATTACK_NAMES),
     group:

@@ -32,6 +32,8 @@ rule zero_shot_figures:
         ),
     log:
         "logs/figures/{dataset}/{architecture}.log",
+    benchmark:
+        f"{R}/benchmarks/zero_shot_figures/{{dataset}}/{{architecture}}.tsv"
     conda:
         CONDA_ENV
     params:
@@ -58,6 +60,8 @@ rule defence_figures:
         ],
     log:
         "logs/figures/defences.log",
+    benchmark:
+        f"{R}/benchmarks/defence_figures.tsv"
     conda:
         CONDA_ENV
     params:
@@ -88,6 +92,8 @@ rule correlation_figures:
         ],
     log:
         "logs/figures/correlation.log",
+    benchmark:
+        f"{R}/benchmarks/correlation_figures.tsv"
     conda:
         CONDA_ENV
     params:
@@ -117,7 +123,7 @@ rule lots_figure:
     log:
         "logs/figures/{dataset}/{architecture}_lots.log",
     benchmark:
-        "results/benchmarks/figures/{dataset}/{architecture}_lots.tsv"
+        f"{R}/benchmarks/lots_figure/{{dataset}}/{{architecture}}_lots.tsv"
     wildcard_constraints:
         architecture="|".join(
             sorted(

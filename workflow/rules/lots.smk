@@ -14,7 +14,7 @@ rule lots:
     log:
         "logs/lots/{dataset}/{architecture}/{defence}/{layer}.log",
     benchmark:
-        "results/benchmarks/lots/{dataset}/{architecture}/{defence}/{layer}.tsv"
+        f"{R}/benchmarks/lots/{{dataset}}/{{architecture}}/{{defence}}/{{layer}}.tsv"
     wildcard_constraints:
         layer=r"[\w.]+",
     group:
@@ -43,7 +43,7 @@ rule lots_baselines:
     log:
         "logs/lots/{dataset}/{architecture}/{defence}/baselines.log",
     benchmark:
-        "results/benchmarks/lots/{dataset}/{architecture}/{defence}/baselines.tsv"
+        f"{R}/benchmarks/lots_baselines/{{dataset}}/{{architecture}}/{{defence}}/baselines.tsv"
     group:
         MODEL_GROUP
     conda:

@@ -16,7 +16,7 @@ rule aggregate:
     log:
         "logs/aggregate/table1.log",
     benchmark:
-        "results/benchmarks/aggregate/table1.tsv"
+        f"{R}/benchmarks/aggregate.tsv"
     conda:
         CONDA_ENV
     params:
@@ -35,6 +35,8 @@ rule table2:
         table2_md=f"{R}/tables/table2.md",
     log:
         "logs/aggregate/table2.log",
+    benchmark:
+        f"{R}/benchmarks/table2.tsv"
     conda:
         CONDA_ENV
     params:
@@ -54,6 +56,8 @@ rule attacks_per_class:
         ),
     log:
         "logs/aggregate/attacks_per_class.log",
+    benchmark:
+        f"{R}/benchmarks/attacks_per_class.tsv"
     conda:
         CONDA_ENV
     params:
@@ -74,6 +78,8 @@ rule table3:
         table3_md=f"{R}/tables/table3.md",
     log:
         "logs/aggregate/table3.log",
+    benchmark:
+        f"{R}/benchmarks/table3.tsv"
     conda:
         CONDA_ENV
     params:
@@ -94,6 +100,8 @@ rule lots_comparison:
         table_md=f"{R}/tables/lots_comparison.md",
     log:
         "logs/aggregate/lots_comparison.log",
+    benchmark:
+        f"{R}/benchmarks/lots_comparison.tsv"
     conda:
         CONDA_ENV
     params:

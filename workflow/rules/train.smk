@@ -10,7 +10,7 @@ rule train:
     log:
         "logs/train/{dataset}/{architecture}/{defence}/{excluded}.log",
     benchmark:
-        "results/benchmarks/train/{dataset}/{architecture}/{defence}/{excluded}.tsv"
+        f"{R}/benchmarks/train/{{dataset}}/{{architecture}}/{{defence}}/{{excluded}}.tsv"
     conda:
         CONDA_ENV
     resources:

@@ -10,7 +10,7 @@ rule soft_labels:
     log:
         "logs/soft_labels/{dataset}/{architecture}/{defence}/{klass}.log",
     benchmark:
-        "results/benchmarks/soft_labels/{dataset}/{architecture}/{defence}/{klass}.tsv"
+        f"{R}/benchmarks/soft_labels/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.tsv"
     group:
         MODEL_GROUP
     conda:
@@ -34,7 +34,7 @@ rule metrics:
     log:
         "logs/metrics/{dataset}/{architecture}/{defence}/{klass}.log",
     benchmark:
-        "results/benchmarks/metrics/{dataset}/{architecture}/{defence}/{klass}.tsv"
+        f"{R}/benchmarks/metrics/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.tsv"
     group:
         MODEL_GROUP
     conda:
