@@ -32,10 +32,7 @@ class APGD(LibraryAttack):
         seed (int): seed of the random starts; the same attack on the same batch gives the same
             images. (Default: 0)
 
-    Shape:
-        - images: :math:`(N, C, H, W)`, float, range [0, 1].
-        - labels: :math:`(N)`, true classes :math:`0 \leq y_i <` number of classes.
-        - output: :math:`(N, C, H, W)`, range [0, 1].
+    Shape: images (N, C, H, W), float in [0, 1]; labels (N,), the true classes; output like images.
 
     Examples::
         >>> attack = APGD(model, eps=8, max_iter=100)

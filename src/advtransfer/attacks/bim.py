@@ -30,10 +30,7 @@ class BIM(Attack):
             iterate (an already misclassified sample is returned unchanged). False: paper 1's
             mode, every sample takes all ``max_iter`` steps. (Default: True)
 
-    Shape:
-        - images: :math:`(N, C, H, W)`, float, range [0, 1].
-        - labels: :math:`(N)`, true classes :math:`0 \leq y_i <` number of classes.
-        - output: :math:`(N, C, H, W)`, range [0, 1].
+    Shape: images (N, C, H, W), float in [0, 1]; labels (N,), the true classes; output like images.
 
     Examples::
         >>> attack = BIM(model, eps=8, eps_step=2, max_iter=10)

@@ -30,10 +30,7 @@ class DDN(LibraryAttack):
         quantize (bool): round every iterate to the 256 pixel levels, so that the adversarial image
             stays adversarial when saved as 8-bit. (Default: True)
 
-    Shape:
-        - images: :math:`(N, C, H, W)`, float, range [0, 1].
-        - labels: :math:`(N)`, true classes :math:`0 \leq y_i <` number of classes.
-        - output: :math:`(N, C, H, W)`, range [0, 1].
+    Shape: images (N, C, H, W), float in [0, 1]; labels (N,), the true classes; output like images.
 
     Examples::
         >>> attack = DDN(model, max_iter=100, gamma=0.05)

@@ -35,10 +35,7 @@ class DeepFool(Attack):
             others at the current iterate (fewer gradients, as ART's ``nb_grads``); None: all
             classes. (Default: None)
 
-    Shape:
-        - images: :math:`(N, C, H, W)`, float, range [0, 1].
-        - labels: :math:`(N)`, true classes :math:`0 \leq y_i <` number of classes.
-        - output: :math:`(N, C, H, W)`, range [0, 1].
+    Shape: images (N, C, H, W), float in [0, 1]; labels (N,), the true classes; output like images.
 
     Examples::
         >>> attack = DeepFool(model, max_iter=100, overshoot=1e-6)

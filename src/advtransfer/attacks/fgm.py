@@ -27,10 +27,7 @@ class FGM(Attack):
         eps (float): largest ε of the grid, 0–255 pixel scale. (Default: 8)
         eps_step (float): grid step, 0–255 pixel scale. (Default: 2)
 
-    Shape:
-        - images: :math:`(N, C, H, W)`, float, range [0, 1].
-        - labels: :math:`(N)`, true classes :math:`0 \leq y_i <` number of classes.
-        - output: :math:`(N, C, H, W)`, range [0, 1].
+    Shape: images (N, C, H, W), float in [0, 1]; labels (N,), the true classes; output like images.
 
     Examples::
         >>> attack = FGM(model, eps=8, eps_step=2)

@@ -40,10 +40,7 @@ class FMN(LibraryAttack):
             α_init = 1 on [0, 1]). (Default: 255)
         gamma (float): initial relative change of ε per step, in (0, 1). (Default: 0.05)
 
-    Shape:
-        - images: :math:`(N, C, H, W)`, float, range [0, 1].
-        - labels: :math:`(N)`, true classes :math:`0 \leq y_i <` number of classes.
-        - output: :math:`(N, C, H, W)`, range [0, 1].
+    Shape: images (N, C, H, W), float in [0, 1]; labels (N,), the true classes; output like images.
 
     Examples::
         >>> attack = FMNL2(model, max_iter=100)

@@ -28,10 +28,7 @@ class NewtonFool(Attack):
         max_iter (int): maximum number of steps. (Default: 100)
         eta (float): η, bounds each step relative to ‖x₀‖₂ (scale-free). (Default: 0.01)
 
-    Shape:
-        - images: :math:`(N, C, H, W)`, float, range [0, 1].
-        - labels: :math:`(N)`, true classes :math:`0 \leq y_i <` number of classes.
-        - output: :math:`(N, C, H, W)`, range [0, 1].
+    Shape: images (N, C, H, W), float in [0, 1]; labels (N,), the true classes; output like images.
 
     Examples::
         >>> attack = NewtonFool(model, max_iter=100, eta=0.01)
