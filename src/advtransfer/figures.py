@@ -8,7 +8,6 @@ The ``*_job`` functions are the workflow's figure jobs: they read their inputs a
 from __future__ import annotations
 
 import math
-import sys
 
 import matplotlib
 
@@ -16,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from advtransfer.io import atomic_path  # noqa: E402
+from advtransfer.io import atomic_path, wrote  # noqa: E402
 
 MEAN_L2_LABEL = "Mean L2 (0–255 scale)"
 METRIC_LABELS = {"DBM": "DBM (no unit)", "AM": "AM (no unit, 0–2)"}
@@ -28,7 +27,7 @@ def save(fig, path: str, close: bool = True) -> None:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     if close:
         plt.close(fig)
-    print(f"wrote {path}", file=sys.stderr, flush=True)
+    wrote(path)
 
 
 def _grid(n: int, size: float = 2.6):

@@ -78,12 +78,21 @@ def file_lock(path: str | Path):
 
 
 def write_table(df, csv_path: str | Path, md_path: str | Path | None = None, digits: int = 4) -> None:
-    """Write a pandas table as CSV (and Markdown), atomically: the project's one table writer."""
+    """Write a pandas table as CSV (and Markdown), atomically: the project's one table writer. The
+    job's log gets a line saying what was written."""
     with atomic_path(csv_path) as tmp:
         df.to_csv(tmp, index=False)
     if md_path is not None:
         with atomic_path(md_path) as tmp:
             Path(tmp).write_text(df.to_markdown(index=False, floatfmt=f".{digits}f") + "\n")
+    wrote(csv_path, *([md_path] if md_path else []), what=f"{len(df)} rows")
+
+
+def wrote(*paths: str | Path, what: str = "") -> None:
+    """The closing line of a job's log: which files it wrote (and what)."""
+    import sys
+
+    print(f"wrote {', '.join(map(str, paths))}" + (f" ({what})" if what else ""), file=sys.stderr, flush=True)
 
 
 class UnsafeFileError(RuntimeError):

@@ -8,8 +8,6 @@ Each ``table*`` function takes the per-class (or per-attempt) rows and returns a
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pandas as pd
 
@@ -27,10 +25,6 @@ CLASS_COLUMNS = ["class", "n", "clean_accuracy", "adversarial_accuracy", "succes
 TABLE3_INPUT = ["dataset", "architecture", "attack", "class", "dbm", "am", "mean_l2"]
 TABLE3_COLUMNS = ["dataset", "architecture", "attack", "metric", "n", "n_used",
                   "pearson_r", "p_value", "ci_low", "ci_high"]
-
-
-def _done(*paths) -> None:
-    print(f"wrote {', '.join(map(str, paths))}", file=sys.stderr, flush=True)
 
 
 # -- Table 1 -------------------------------------------------------------------------------------
@@ -52,7 +46,6 @@ def aggregate_job(metrics: list[str], per_class_out: str, table1_csv: str, table
     per_class = per_class.sort_values(PER_CLASS_KEYS, kind="stable")
     write_table(per_class, per_class_out)
     write_table(table1(per_class), table1_csv, table1_md)
-    _done(per_class_out, table1_csv, table1_md)
 
 
 # -- Table 2 -------------------------------------------------------------------------------------
@@ -101,7 +94,6 @@ def table2(per_class: pd.DataFrame) -> pd.DataFrame:
 
 def table2_job(per_class_csv: str, table2_csv: str, table2_md: str) -> None:
     write_table(table2(pd.read_csv(per_class_csv)), table2_csv, table2_md)
-    _done(table2_csv, table2_md)
 
 
 # -- attacks per class and Table 3 ---------------------------------------------------------------
@@ -136,7 +128,6 @@ def attacks_per_class_job(samples: list[str], keys: list[dict], out: str) -> Non
     table = pd.concat(frames, ignore_index=True)
     key_columns = MODEL_KEYS + ["attack"]
     write_table(table[key_columns + [c for c in table.columns if c not in key_columns]], out)
-    _done(out)
 
 
 def table3_input(per_class_attacks: pd.DataFrame, per_class_metrics: pd.DataFrame) -> pd.DataFrame:
@@ -172,7 +163,6 @@ def table3(per_class: pd.DataFrame) -> pd.DataFrame:
 def table3_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str, table3_md: str) -> None:
     joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
     write_table(table3(joined), table3_csv, table3_md)
-    _done(table3_csv, table3_md)
 
 
 # -- paper 2's comparison --------------------------------------------------------------------------
@@ -199,4 +189,3 @@ def lots_comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> 
               for key, group in attempts.groupby(MODEL_KEYS, sort=False)]
     table = pd.concat(tables, ignore_index=True)
     write_table(table[MODEL_KEYS + [c for c in table.columns if c not in MODEL_KEYS]], out_csv, out_md)
-    _done(out_csv, out_md)

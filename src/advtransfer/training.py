@@ -15,6 +15,7 @@ import math
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from lightning.pytorch.plugins.environments import LightningEnvironment
 from torch.nn import functional as F
 
 from advtransfer.defences import Defence, build_defence
-from advtransfer.io import atomic_path, load_torch
+from advtransfer.io import atomic_path, load_torch, wrote
 from advtransfer.model_io import load_classifier, load_weights, save_classifier  # noqa: F401 (re-exported)
 from advtransfer.models import Classifier, build_classifier
 from advtransfer.recipe import TrainRecipe  # noqa: F401 (re-exported)
@@ -232,6 +233,8 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
         train_loader.to("cuda")
         test_loader.to("cuda")
 
+    # The checkpoint folder holds this job's own checkpoints when it resumes: no warning about that.
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     ckpt_dir = Path(out_dir) / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     discard_stale_checkpoints(ckpt_dir, {**dict(module.hparams), "seed": seed, "excluded": excluded,
@@ -266,8 +269,7 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
         save_classifier(module, model_path, excluded=excluded, class_names=splits_class_names(splits, excluded))
     history = callbacks[1].rows
     accuracy = history[-1]["test_accuracy"] if history else float("nan")
-    print(f"wrote {model_path} and {history_path} ({r.epochs} epochs, test accuracy {accuracy:.4f})",
-          file=sys.stderr, flush=True)
+    wrote(model_path, history_path, what=f"{r.epochs} epochs, test accuracy {accuracy:.4f}")
     return TrainResult(accuracy, r.epochs, resumed)
 
 

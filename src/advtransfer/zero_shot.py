@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from advtransfer.io import atomic_path, write_table
+from advtransfer.io import atomic_path, write_table, wrote
 from advtransfer.metrics import am, dbm
 
 EVAL_BATCH = 512
@@ -44,6 +44,7 @@ def soft_labels_job(data: dict, zero_shot_model: str, standard_model: str, exclu
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
+    wrote(out, what=f"soft-labels of {len(raw)} images of class {excluded}")
 
 
 def final_accuracy(history_csv: str) -> float:

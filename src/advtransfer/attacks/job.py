@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
-from advtransfer.io import atomic_path, write_table
+from advtransfer.io import atomic_path, write_table, wrote
 
 KEYS = ["dataset", "architecture", "defence", "attack"]
 
@@ -40,9 +38,8 @@ def attack_job(data: dict, model: str, attack: str, params: dict, n_attack: int,
     table = run_attack(classifier, images, labels, adversary, batch_size=batch_size, progress=True, keep=kept)
     with atomic_path(images_out) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, adversarial=torch.cat(kept).numpy(), original=images.numpy(), labels=labels.numpy())
+    wrote(images_out, what=f"{attack} on {len(table)} images, {int(table['success'].sum())} successes")
     write_table(table, out)
-    print(f"wrote {out} and {images_out}: {attack} on {len(table)} images, {int(table['success'].sum())} successes",
-          file=sys.stderr, flush=True)
 
 
 def first_test_images(splits, n: int):
