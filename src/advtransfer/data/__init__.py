@@ -50,12 +50,22 @@ def drop_single_last(sampler: Sampler, batch_size: int) -> bool:
 
 
 class EpochBatches(BatchSampler):
-    """Batches of indices; ``set_epoch`` reaches the sampler inside (Lightning calls it on a loader's
-    ``sampler``)."""
+    """A sampler's indices in batches, each a tensor (it indexes an in-memory set with no conversion);
+    ``set_epoch`` reaches the sampler inside (Lightning calls it on a loader's ``sampler``)."""
+
+    def __iter__(self):
+        order = torch.tensor(list(self.sampler), dtype=torch.long)
+        end = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+        for start in range(0, end, self.batch_size):
+            yield order[start:start + self.batch_size]
 
     def set_epoch(self, epoch: int) -> None:
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(epoch)
+
+
+def as_is(batch):
+    return batch
 
 
 class TensorImages(Dataset):
@@ -86,7 +96,10 @@ class TensorImages(Dataset):
         return TensorImages(*transform_set(self.x, self.y))
 
     def loader(self, batch_size: int, sampler: Sampler, drop_last: bool = False) -> DataLoader:
-        return DataLoader(self, sampler=EpochBatches(sampler, batch_size, drop_last), batch_size=None)
+        """Its batches: the DataLoader's samples are batches of indices (``batch_size=None``), each
+        fetched by one ``dataset[indices]``, passed on as they are."""
+        return DataLoader(self, sampler=EpochBatches(sampler, batch_size, drop_last), batch_size=None,
+                          collate_fn=as_is)
 
 
 def tensor_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
