@@ -15,6 +15,7 @@ import math
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,6 +221,8 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     if not terminal:
         callbacks.append(EpochPrinter())
     devices = r.devices if devices is None else devices
+    # In-memory loaders fetch whole batches in the main process: worker processes would only add copies.
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
     trainer = L.Trainer(
         max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
         # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
