@@ -9,7 +9,7 @@ import scipy.ndimage
 import torch
 from torch.nn import functional as F
 
-from advtransfer.data import tensor_loader, load_dataset
+from advtransfer.data import load_dataset, tensor_loader
 from advtransfer.defences import (DEFENCES, Defence, FeatureSqueezing, SpatialSmoothing, ThermometerEncoding,
                                   build_defence, smoothed_targets)
 from advtransfer.models import build_classifier

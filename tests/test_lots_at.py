@@ -6,7 +6,7 @@ import lightning as L
 import pytest
 import torch
 
-from advtransfer.data import tensor_loader, load_dataset
+from advtransfer.data import load_dataset, tensor_loader
 from advtransfer.defences import build_defence
 from advtransfer.defences.lots_at import LotsAdversarialTraining, next_other
 from advtransfer.lots import predict
