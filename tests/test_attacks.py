@@ -42,7 +42,8 @@ def train_digits_convnet(epochs: int = 6, seed: int = 0):
     model = build_classifier("convnet", 1, 8, 10, mean, std)
     optimiser = torch.optim.Adam(model.parameters(), 3e-3)
     loader = splits.train_loader(None, batch_size=64, seed=seed)
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        loader.sampler.set_epoch(epoch)  # reshuffled every epoch
         for x, y in loader:
             optimiser.zero_grad()
             F.cross_entropy(model(x), y).backward()

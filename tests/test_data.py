@@ -1,12 +1,17 @@
-"""Class removal, label remap, evaluation sets and dataset loading (method §1)."""
+"""Class removal, label remap, evaluation sets, the loaders' order and dataset loading (method §1)."""
 
+import csv
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
+from PIL import Image
 
-from advtransfer.data import (DatasetNotFoundError, ImageSplits, evaluation_set, exclude_class, load_dataset,
-                              remap_labels)
+from advtransfer.data import (DatasetNotFoundError, ImageSplits, load_dataset, remap_labels, tensor_loader,
+                              without_class)
+from advtransfer.data.datamodule import TrainingData
+from advtransfer.data.subimagenet import SubImageNetSplits
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -16,43 +21,167 @@ def test_remap_labels_by_hand():
     assert remap_labels(y, 2).tolist() == [0, 1, 2, 3, 8]
 
 
-def test_exclude_class_drops_and_remaps():
-    x = torch.arange(6, dtype=torch.uint8).view(6, 1, 1, 1)
+def test_without_class_drops_and_remaps():
     y = torch.tensor([0, 1, 2, 1, 0, 2])
-    x2, y2 = exclude_class(x, y, 1)
-    assert x2.flatten().tolist() == [0, 2, 4, 5]
-    assert y2.tolist() == [0, 1, 0, 1]
-    x3, y3 = exclude_class(x, y, None)
-    assert torch.equal(x3, x) and torch.equal(y3, y)
+    index, labels = without_class(y, 1)
+    assert index.tolist() == [0, 2, 4, 5] and labels.tolist() == [0, 1, 0, 1]
+    index, labels = without_class(y, None)
+    assert index.tolist() == list(range(6)) and torch.equal(labels, y)
 
 
-def _splits():
-    tr_x = torch.arange(8, dtype=torch.uint8).view(8, 1, 1, 1)
-    te_x = torch.arange(100, 104, dtype=torch.uint8).view(4, 1, 1, 1)
-    return ImageSplits(tr_x, torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]), te_x, torch.tensor([2, 0, 1, 2]), ["a", "b", "c"])
+# A hand-made set of 3 classes: each image is one grey value, its identity (train 0..7, test 100..103).
+TRAIN_Y, TEST_Y = [0, 1, 2, 0, 1, 2, 0, 1], [2, 0, 1, 2]
+TRAIN_V, TEST_V = list(range(8)), list(range(100, 104))
 
 
-def test_evaluation_set_takes_train_and_test():
-    e = evaluation_set(_splits(), 2)
-    assert e.flatten().tolist() == [2, 5, 100, 103]
+def in_memory():
+    def images(values):
+        return torch.tensor(values, dtype=torch.uint8).view(-1, 1, 1, 1).expand(-1, 1, 4, 4).contiguous()
+
+    return ImageSplits(images(TRAIN_V), torch.tensor(TRAIN_Y), images(TEST_V), torch.tensor(TEST_Y), ["a", "b", "c"])
 
 
-def test_loaders_follow_the_protocol():
-    s = _splits()
-    batches = list(s.train_loader(1, batch_size=3, seed=0))
-    ys = torch.cat([b[1] for b in batches])
-    assert sorted(ys.tolist()) == [0, 0, 0, 1, 1]  # classes 0 and 2 → 0 and 1
-    xs = torch.cat([b[0] for b in batches])
-    assert xs.dtype == torch.float32 and xs.max() <= 7 / 255 + 1e-6
-    # a shuffled pass skips a last batch of one image (batch norm cannot train on it); tests keep all
-    assert [len(b[1]) for b in s.train_loader(1, batch_size=2, seed=0)] == [2, 2]
-    assert len(s.train_loader(1, batch_size=2)) == 2
-    test = torch.cat([b[1] for b in s.test_loader(0, batch_size=3)])
-    assert test.tolist() == [1, 0, 1]
-    # the same seed and epoch give the same order (a resumed run sees the same batches)
-    a = [b[1].tolist() for b in s.train_loader(None, 3, seed=5)]
-    b = [b[1].tolist() for b in s.train_loader(None, 3, seed=5)]
-    assert a == b
+def in_folders(root: Path) -> SubImageNetSplits:
+    """The same set as image files (lossless PNG) in the ImageNet layout, one wnid per class."""
+    wnids = ["n00000001", "n00000002", "n00000003"]
+    with open(root / "mapping.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["wnid", "name", "superclass"])
+        writer.writerows([w, w, c] for w, c in zip(wnids, "abc"))
+    for split, values, labels in (("train", TRAIN_V, TRAIN_Y), ("val", TEST_V, TEST_Y)):
+        for value, label in zip(values, labels):
+            folder = root / "imagenet" / split / wnids[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.new("L", (6, 6), value).save(folder / f"{value:03d}.png")
+    return SubImageNetSplits(root / "imagenet", mapping=root / "mapping.csv", image_size=4, num_workers=0)
+
+
+@pytest.fixture(params=["in memory", "in folders"])
+def tiny(request, tmp_path):
+    return in_memory() if request.param == "in memory" else in_folders(tmp_path)
+
+
+def samples(loader) -> list[tuple[int, int]]:
+    """(identity, label) of each sample of a loader's pass, in order; checks the images' type."""
+    out = []
+    for x, y in loader:
+        assert x.dtype == torch.float32 and x.shape[2:] == (4, 4)
+        out += zip((x[:, 0, 0, 0] * 255).round().int().tolist(), y.tolist())
+    return out
+
+
+def test_class_removal_and_evaluation_set_by_hand(tiny):
+    """The same functions serve both sources: class 1 removed, 2 → 1; Eᵢ from train then test."""
+    train = samples(tiny.train_loader(1, batch_size=3, seed=0))
+    assert sorted(train) == [(0, 0), (2, 1), (3, 0), (5, 1), (6, 0)]
+    test = samples(tiny.test_loader(1, batch_size=3))
+    assert sorted(test) == [(100, 1), (101, 0), (103, 1)]
+    evaluation = samples(tiny.evaluation_loader(2, batch_size=3))
+    assert sorted(evaluation) == [(2, 2), (5, 2), (100, 2), (103, 2)]
+    assert [v < 100 for v, _ in evaluation] == [True, True, False, False]  # the train samples first
+    assert sorted(samples(tiny.train_loader(None, batch_size=4))) == sorted(zip(TRAIN_V, TRAIN_Y))
+    with pytest.raises(ValueError):
+        tiny.evaluation_loader(3, batch_size=4)
+
+
+def test_in_memory_loaders_keep_the_order_of_the_splits():
+    s = in_memory()
+    assert samples(s.test_loader(0, batch_size=3)) == [(100, 1), (102, 0), (103, 1)]
+    assert samples(s.evaluation_loader(2, batch_size=3)) == [(2, 2), (5, 2), (100, 2), (103, 2)]
+
+
+def test_a_shuffled_pass_skips_a_last_batch_of_one(tiny):
+    # 5 training samples without class 1: batches of 2 leave one, which batch norm cannot train on
+    assert [len(y) for _, y in tiny.train_loader(1, batch_size=2, seed=0)] == [2, 2]
+    assert len(tiny.train_loader(1, batch_size=2)) == 2
+    assert [len(y) for _, y in tiny.train_loader(1, batch_size=3)] == [3, 2]
+    assert [len(y) for _, y in tiny.test_loader(None, batch_size=3)] == [3, 1]  # evaluation keeps all
+
+
+def order(splits, seed: int, epoch: int) -> list[int]:
+    loader = splits.train_loader(None, batch_size=3, seed=seed)
+    loader.sampler.set_epoch(epoch)
+    return [v for v, _ in samples(loader)]
+
+
+def test_the_order_of_an_epoch_is_a_function_of_seed_and_epoch(tiny):
+    first = [order(tiny, 5, e) for e in range(4)]
+    assert [order(tiny, 5, e) for e in (3, 2, 1, 0)] == first[::-1]  # not of the epochs before
+    assert len({tuple(o) for o in first}) > 1  # reshuffled every epoch
+    assert [order(tiny, 6, e) for e in range(4)] != first
+    loader = tiny.train_loader(None, batch_size=3, seed=5)
+    loader.sampler.set_epoch(2)
+    assert samples(loader) == samples(loader)  # a second pass of the same epoch repeats it
+
+
+class Recorder(L.LightningModule):
+    """Records the identities of each epoch's training batches."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(1, 1)
+        self.seen: dict[int, list[int]] = {}
+
+    def training_step(self, batch, batch_idx):
+        x, _ = batch
+        self.seen.setdefault(self.current_epoch, []).extend((x[:, 0, 0, 0] * 255).round().int().tolist())
+        return self.layer(x[:, :1, 0, 0]).sum()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.0)
+
+
+def fit(tmp_path, epochs: int, resume: Path | None = None) -> dict[int, list[int]]:
+    module = Recorder()
+    trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, limit_val_batches=0, default_root_dir=tmp_path,
+                        use_distributed_sampler=False)
+    trainer.fit(module, datamodule=TrainingData(in_memory(), None, batch_size=3, seed=4), ckpt_path=resume)
+    return module.seen
+
+
+def test_a_resumed_fit_shuffles_as_an_uninterrupted_one(tmp_path):
+    """Lightning tells the loader each epoch's number: resuming after epoch 2 gives epochs 3–4 the order
+    they have in a run of 4 epochs."""
+    whole = fit(tmp_path / "whole", 4)
+    fit(tmp_path / "cut", 2)
+    checkpoint = next((tmp_path / "cut").rglob("*.ckpt"))
+    resumed = fit(tmp_path / "resumed", 4, resume=checkpoint)
+    assert sorted(resumed) == [2, 3] and resumed == {e: whole[e] for e in (2, 3)}
+    assert whole[2] != whole[3]
+
+
+class FakeTrainer:
+    """What ``TrainingData`` asks of a trainer: one process on ``device``."""
+
+    global_rank, world_size = 0, 1
+
+    def __init__(self, device: str):
+        self.strategy = type("Strategy", (), {"root_device": torch.device(device)})()
+
+
+def test_data_on_device_follows_the_trainer_not_the_machine(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU in the machine, none for the job
+    data = TrainingData(in_memory(), None, batch_size=3, data_on_device=True)
+    data.trainer = FakeTrainer("cpu")
+    assert data.train_dataloader().dataset.x.device.type == "cpu"
+    assert data.val_dataloader().dataset.x.device.type == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_data_on_device_keeps_in_memory_data_on_the_gpu():
+    data = TrainingData(in_memory(), None, batch_size=3, data_on_device=True)
+    data.trainer = FakeTrainer("cuda:0")
+    x, y = next(iter(data.train_dataloader()))
+    assert x.is_cuda and y.is_cuda
+
+
+def test_tensor_loader_takes_float_sets_and_keeps_them_intact():
+    x = torch.tensor([0.5, 254.5]).repeat(10).view(20, 1, 1, 1)
+    before = x.clone()
+    batches = list(tensor_loader(x, torch.zeros(20), 8, shuffle=True))
+    assert [len(b) for b, _ in batches] == [8, 8, 4] and all(b.max() <= 1 for b, _ in batches)
+    assert torch.equal(x, before)
 
 
 def test_digits_is_real_and_split():

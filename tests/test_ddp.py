@@ -4,24 +4,28 @@ import pandas as pd
 import pytest
 import torch
 
-import advtransfer.data as data
-from advtransfer.data import TensorLoader
+from advtransfer.data import ImageSplits
 from workflow_helpers import digits_config, snakemake, write_config
 
 
-def test_a_shuffled_pass_is_split_equally_between_processes(monkeypatch):
+def test_a_shuffled_pass_is_split_equally_between_processes():
     x, y = torch.zeros(105, 1, 2, 2, dtype=torch.uint8), torch.arange(105)
-    shares = []
-    for rank in (0, 1):
-        monkeypatch.setattr(data, "ddp_rank_and_size", lambda rank=rank: (rank, 2))
-        loader = TensorLoader(x, y, batch_size=10, shuffle=True, seed=3)
-        labels = [b[1] for b in loader]
-        assert len(labels) == len(loader) == 6  # 52 samples each (one left out), in batches of 10
-        shares.append(torch.cat(labels))
-    assert len(shares[0]) == len(shares[1]) == 52
-    assert not set(shares[0].tolist()) & set(shares[1].tolist())
-    test_loader = TensorLoader(x, y, batch_size=10)  # evaluation is not split: every process sees it all
-    assert len(torch.cat([b[1] for b in test_loader])) == 105
+    splits = ImageSplits(x, y, x, y, [str(i) for i in range(105)])
+    for epoch in (0, 1):
+        shares = []
+        for rank in (0, 1):
+            loader = splits.train_loader(None, batch_size=10, seed=3, rank=rank, world_size=2)
+            loader.sampler.set_epoch(epoch)
+            labels = [b[1] for b in loader]
+            assert len(labels) == len(loader) == 6  # 52 samples each (one left out), in batches of 10
+            shares.append(torch.cat(labels))
+        assert len(shares[0]) == len(shares[1]) == 52
+        assert not set(shares[0].tolist()) & set(shares[1].tolist())
+        if epoch == 0:
+            first = shares[0]
+    assert not torch.equal(first, shares[0])  # every epoch is shuffled again, then shared out
+    test = splits.test_loader(None, batch_size=10)  # evaluation is not split: every process sees it all
+    assert len(torch.cat([b[1] for b in test])) == 105
 
 
 @pytest.mark.workflow

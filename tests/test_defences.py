@@ -9,7 +9,7 @@ import scipy.ndimage
 import torch
 from torch.nn import functional as F
 
-from advtransfer.data import TensorLoader, load_dataset
+from advtransfer.data import load_dataset, tensor_loader
 from advtransfer.defences import (DEFENCES, FeatureSqueezing, SpatialSmoothing, ThermometerEncoding,
                                   build_defence, smoothed_targets)
 from advtransfer.models import build_classifier
@@ -137,7 +137,7 @@ def test_gaussian_augmentation_doubles_the_set_with_noise_of_sigma_over_255():
     assert torch.equal(xs[:400], x.float())
     noise = xs[400:] - 128
     assert noise.std().item() == pytest.approx(1.0, abs=0.02) and noise.abs().mean() > 0.5  # not rounded away
-    batch, _ = next(iter(TensorLoader(xs[400:], ys[400:], 25600, shuffle=True)))  # as the classifier sees it
+    batch, _ = next(iter(tensor_loader(xs[400:], ys[400:], 25600, shuffle=True)))  # as the classifier sees it
     assert (batch - 128 / 255).std().item() == pytest.approx(1 / 255, rel=0.02)
     assert torch.equal(gaug.prepare_training_set(x, y, seed=3)[0], xs)  # same seed, same copies
 
@@ -147,7 +147,7 @@ def test_gaussian_augmentation_clips_to_the_pixel_range_and_loading_leaves_the_s
     xs, ys = build_defence("gaussian_augmentation", {"sigma": 5.0}).prepare_training_set(x, torch.zeros(200), 0)
     assert xs.min() == 0 and xs.max() == 255
     before = xs.clone()
-    loader = TensorLoader(xs, ys, 64, shuffle=True)
+    loader = tensor_loader(xs, ys, 64, shuffle=True)
     assert all(b.max() <= 1 for b, _ in loader)
     assert torch.equal(xs, before)
 
@@ -198,7 +198,7 @@ def fit(digits, defence, params=None, epochs=1, recipe=None):
     trainer = L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu")
     before = [p.detach().clone() for p in module.model.body.parameters()]
-    trainer.fit(module, TensorLoader(x, y, 64, shuffle=True))
+    trainer.fit(module, tensor_loader(x, y, 64, shuffle=True))
     changed = any(not torch.equal(a, b) for a, b in zip(before, module.model.body.parameters()))
     return module, trainer, changed
 

@@ -6,7 +6,7 @@ import lightning as L
 import pytest
 import torch
 
-from advtransfer.data import TensorLoader, load_dataset
+from advtransfer.data import load_dataset, tensor_loader
 from advtransfer.defences import build_defence
 from advtransfer.defences.lots_at import LotsAdversarialTraining, next_other
 from advtransfer.lots import predict
@@ -90,7 +90,7 @@ def test_training_step_makes_lots_examples_and_trains_on_them(digits, monkeypatc
     before = [p.detach().clone() for p in trained.model.parameters()]
     trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu")
-    trainer.fit(trained, TensorLoader(digits.train_x, digits.train_y, 64, shuffle=True))
+    trainer.fit(trained, tensor_loader(digits.train_x, digits.train_y, 64, shuffle=True))
     assert trainer.global_step == 2 and len(made) == 2
     for count, x, examples, labels in made:
         assert count == 8  # n_examples 16 spread over the epoch's 2 batches

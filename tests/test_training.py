@@ -72,7 +72,9 @@ def test_data_on_device_is_a_no_op_without_a_gpu(tmp_path):
 def test_tensor_loader_on_another_device_gives_the_same_batches():
     s = tiny_splits()
     a = [(x.clone(), y.clone()) for x, y in s.train_loader(None, 16, seed=3)]
-    b = [(x.cpu(), y.cpu()) for x, y in s.train_loader(None, 16, seed=3).to("cpu")]
+    moved = s.train_loader(None, 16, seed=3)
+    moved.dataset.to("cpu")
+    b = [(x.cpu(), y.cpu()) for x, y in moved]
     for (xa, ya), (xb, yb) in zip(a, b):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
 

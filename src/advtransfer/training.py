@@ -24,6 +24,7 @@ import torch
 from lightning.pytorch.plugins.environments import LightningEnvironment
 from torch.nn import functional as F
 
+from advtransfer.data.datamodule import TrainingData
 from advtransfer.defences import Defence, build_defence
 from advtransfer.io import atomic_path, load_torch, wrote
 from advtransfer.model_io import load_classifier, load_weights, save_classifier  # noqa: F401 (re-exported)
@@ -180,15 +181,6 @@ class EpochPrinter(L.Callback):
               f"test_accuracy {float(m.get('test_accuracy', float('nan'))):.4f}", file=sys.stderr, flush=True)
 
 
-class ShuffleEpoch(L.Callback):
-    """Tells the training loader which epoch starts: a resumed run shuffles as an uninterrupted one."""
-
-    def on_train_epoch_start(self, trainer, module):
-        loader = trainer.train_dataloader
-        if hasattr(loader, "set_epoch"):  # the project's loaders (a DataLoader's sampler is Lightning's)
-            loader.set_epoch(trainer.current_epoch)
-
-
 def write_csv(path: Path, rows: list[dict]) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         if rows:
@@ -225,13 +217,9 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     module = ClassifierModule(architecture, splits.in_channels, splits.image_size, num_classes,
                               mean, std, recipe, defence, defence_params, init_from=init_from)
     transform_set = lambda x, y: module.defence.prepare_training_set(x, y, seed)  # noqa: E731
-    train_loader = splits.train_loader(excluded, r.batch_size, seed=seed, transform_set=transform_set)
-    test_loader = splits.test_loader(excluded, max(r.batch_size, 256))
+    data = TrainingData(splits, excluded, r.batch_size, seed, transform_set, r.data_on_device)
     if r.channels_last:
         module.model.to(memory_format=torch.channels_last)
-    if r.data_on_device and torch.cuda.is_available() and r.devices == 1 and hasattr(train_loader, "to"):
-        train_loader.to("cuda")
-        test_loader.to("cuda")
 
     # The checkpoint folder holds this job's own checkpoints when it resumes: no warning about that.
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
@@ -251,19 +239,21 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
         L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, save_last="link", save_top_k=1,
                                             save_on_train_epoch_end=True),
         History(history_path),
-        ShuffleEpoch(),
     ]
     if not terminal:
         callbacks.append(EpochPrinter())
     devices = r.devices if devices is None else devices
+    # In-memory loaders fetch whole batches in the main process: worker processes would only add copies.
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
     trainer = L.Trainer(
         max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
         # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
         # Snakemake retries and resumes instead.
         plugins=[LightningEnvironment()], precision=r.precision, logger=False, callbacks=callbacks,
         enable_progress_bar=terminal, enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
+        use_distributed_sampler=False,  # TrainingData shards the training split itself; tests are not split
     )
-    trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=test_loader,
+    trainer.fit(module, datamodule=data,
                 ckpt_path=str(last) if last.exists() else None, weights_only=True)
     if trainer.global_rank == 0:
         save_classifier(module, model_path, excluded=excluded, class_names=splits_class_names(splits, excluded))

@@ -1,9 +1,11 @@
 """Datasets (method §1–2): one registry of image sources, and the Raw Zero-Shot class removal.
 
-A source loader returns ``ImageSplits``: uint8 images (n, C, H, W) and int64 labels for the train
-and test splits. Small datasets live in memory as tensors; ``TensorLoader`` batches them without
-per-sample Python work. Register a source with ``@DATASETS.register("name")`` on
-``f(data_dir: Path, download: bool) -> ImageSplits``.
+A source is a ``Splits``: labels of a train and a test split, and a way to turn chosen samples of
+them into a torch ``Dataset``. Class removal and the evaluation set Eᵢ are written once, in
+``Splits``, for every source; its loaders are plain ``DataLoader``s. Small datasets live in memory
+as tensors (``ImageSplits``, whose ``TensorImages`` hands out whole batches at once); Sub-ImageNet
+decodes image files (``advtransfer.data.subimagenet``). Register a source with
+``@DATASETS.register("name")`` on ``f(data_dir: Path, download: bool) -> Splits``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, Sampler, SequentialSampler
 
 from advtransfer import catalog
 from advtransfer.registry import Registry
@@ -21,8 +24,180 @@ class DatasetNotFoundError(FileNotFoundError):
     """A dataset that is not on disk and could not be downloaded; the message says how to get it."""
 
 
+# --------------------------------------------------------------------------------- loaders
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels 0–255 → float in [0, 1], the scale every classifier takes."""
+    return x.float().div(255)  # not in place: float inputs (Gaussian augmentation) must stay intact
+
+
+def shuffled_sampler(dataset: Dataset, seed: int = 0, rank: int = 0, world_size: int = 1) -> DistributedSampler:
+    """Process ``rank``'s equal share of a shuffled pass over ``dataset`` (all of it for one process).
+
+    Epoch e's order is a function of (seed, e) only: ``set_epoch(e)``, which Lightning calls at the
+    start of each epoch, gives a resumed run the order of an uninterrupted one. The share is
+    len // world_size samples; the remainder is left out of that epoch.
+    """
+    # seeds spaced apart: DistributedSampler shuffles with seed + epoch
+    return DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed * 100_003,
+                              drop_last=True)
+
+
+def drop_single_last(sampler: Sampler, batch_size: int) -> bool:
+    """A shuffled (training) pass skips a last batch of one image: batch norm cannot train on it."""
+    return len(sampler) > 1 and len(sampler) % batch_size == 1
+
+
+class EpochBatches(BatchSampler):
+    """A sampler's indices in batches, each a tensor (it indexes an in-memory set with no conversion);
+    ``set_epoch`` reaches the sampler inside (Lightning calls it on a loader's ``sampler``)."""
+
+    def __iter__(self):
+        order = torch.tensor(list(self.sampler), dtype=torch.long)
+        end = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+        for start in range(0, end, self.batch_size):
+            yield order[start:start + self.batch_size]
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+
+
+def as_is(batch):
+    return batch
+
+
+class TensorImages(Dataset):
+    """In-memory images (uint8 or float on the 0–255 scale) and labels.
+
+    ``dataset[indices]`` is a whole batch (float images in [0, 1], labels): its loader takes batches
+    of indices as its samples (``batch_size=None``), with no per-sample Python work.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        if len(x) != len(y):
+            raise ValueError("images and labels differ in length")
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, index) -> tuple[torch.Tensor, torch.Tensor]:
+        return to_float(self.x[index]), self.y[index]
+
+    def to(self, device) -> "TensorImages":
+        """Keep the images on ``device`` (e.g. a GPU): batches are then cut there, with no copies."""
+        self.x, self.y = self.x.to(device), self.y.to(device)
+        return self
+
+    def transformed(self, transform_set) -> "TensorImages":
+        """The set changed as a whole by ``transform_set(x, y) -> (x, y)`` (e.g. Gaussian augmentation)."""
+        return TensorImages(*transform_set(self.x, self.y))
+
+    def loader(self, batch_size: int, sampler: Sampler, drop_last: bool = False) -> DataLoader:
+        """Its batches: the DataLoader's samples are batches of indices (``batch_size=None``), each
+        fetched by one ``dataset[indices]``, passed on as they are."""
+        return DataLoader(self, sampler=EpochBatches(sampler, batch_size, drop_last), batch_size=None,
+                          collate_fn=as_is)
+
+
+def tensor_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
+                  rank: int = 0, world_size: int = 1) -> DataLoader:
+    """Batches of (float images in [0, 1], labels) of in-memory tensors; ``shuffle``: as a training pass
+    (``shuffled_sampler``, a last batch of one image skipped), else in order."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be ≥ 1")
+    dataset = TensorImages(x, y)
+    if not shuffle:
+        return dataset.loader(batch_size, SequentialSampler(dataset))
+    sampler = shuffled_sampler(dataset, seed, rank, world_size)
+    return dataset.loader(batch_size, sampler, drop_single_last(sampler, batch_size))
+
+
+# ------------------------------------------------------------------------------- sources
+
+
+def remap_labels(y: torch.Tensor, excluded: int) -> torch.Tensor:
+    """method §1: y → y if y < i, else y − 1 (for labels ≠ i)."""
+    return torch.where(y > excluded, y - 1, y)
+
+
+def without_class(y: torch.Tensor, excluded: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(indices, labels) of the samples not of class ``excluded``, labels remapped to 0..N−2
+    (method §1; None: every sample, labels unchanged)."""
+    if excluded is None:
+        return torch.arange(len(y)), y
+    index = torch.nonzero(y != excluded).flatten()
+    return index, remap_labels(y[index], excluded)
+
+
+class Splits:
+    """A train and a test split of labelled images, and the loaders every job uses (method §1).
+
+    A source sets ``train_y``, ``test_y`` (int64 labels) and ``class_names``, and defines
+    ``samples(parts)``: the ``Dataset`` of the samples ``(split, indices, labels)`` of each part, in
+    order, carrying the given labels; the dataset has ``loader(batch_size, sampler, drop_last)`` and
+    ``transformed(transform_set)``.
+    """
+
+    train_y: torch.Tensor
+    test_y: torch.Tensor
+    class_names: list[str]
+
+    def samples(self, parts: list[tuple[str, torch.Tensor, torch.Tensor]]) -> Dataset:
+        raise NotImplementedError
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def split_without(self, split: str, excluded: int | None) -> Dataset:
+        """``split`` ("train" or "test") without class ``excluded``, labels remapped (method §1)."""
+        return self.samples([(split, *without_class(getattr(self, f"{split}_y"), excluded))])
+
+    def evaluation_samples(self, excluded: int) -> Dataset:
+        """Eᵢ (method §1): every sample of class ``excluded`` from the train, then the test split."""
+        if not 0 <= excluded < self.num_classes:
+            raise ValueError(f"class {excluded} is outside 0..{self.num_classes - 1}")
+        parts = []
+        for split in ("train", "test"):
+            y = getattr(self, f"{split}_y")
+            index = torch.nonzero(y == excluded).flatten()
+            parts.append((split, index, y[index]))
+        return self.samples(parts)
+
+    def train_loader(self, excluded: int | None, batch_size: int, seed: int = 0, transform_set=None,
+                     rank: int = 0, world_size: int = 1) -> DataLoader:
+        """Shuffled batches of the training split without class ``excluded``, labels remapped; under DDP
+        process ``rank``'s share (``shuffled_sampler``).
+
+        ``transform_set(x, y) -> (x, y)`` changes the training set (e.g. Gaussian augmentation): an
+        in-memory set as a whole, first; a folder-backed set batch by batch.
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be ≥ 1")
+        dataset = self.split_without("train", excluded)
+        if transform_set is not None:
+            dataset = dataset.transformed(transform_set)
+        sampler = shuffled_sampler(dataset, seed, rank, world_size)
+        return dataset.loader(batch_size, sampler, drop_single_last(sampler, batch_size))
+
+    def test_loader(self, excluded: int | None, batch_size: int) -> DataLoader:
+        """The test split without class ``excluded``, labels remapped, in order (never split under DDP)."""
+        dataset = self.split_without("test", excluded)
+        return dataset.loader(batch_size, SequentialSampler(dataset))
+
+    def evaluation_loader(self, excluded: int, batch_size: int) -> DataLoader:
+        """Eᵢ (method §1) in order; its labels are all ``excluded``."""
+        dataset = self.evaluation_samples(excluded)
+        return dataset.loader(batch_size, SequentialSampler(dataset))
+
+
 @dataclass
-class ImageSplits:
+class ImageSplits(Splits):
+    """An in-memory source: uint8 images (n, C, H, W) and int64 labels of each split."""
+
     train_x: torch.Tensor  # uint8 (n, C, H, W)
     train_y: torch.Tensor  # int64 (n,)
     test_x: torch.Tensor
@@ -38,10 +213,6 @@ class ImageSplits:
         for xs, ys in ((self.train_x, self.train_y), (self.test_x, self.test_y)):
             if len(xs) != len(ys):
                 raise ValueError("images and labels differ in length")
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
     @property
     def in_channels(self) -> int:
@@ -63,29 +234,9 @@ class ImageSplits:
             self.class_names, self.fingerprint,
         )
 
-
-    # The loader protocol the training and evaluation code uses (a folder-backed source such as
-    # Sub-ImageNet implements the same five methods with torch DataLoaders).
-    def train_loader(self, excluded: int | None, batch_size: int, seed: int = 0, transform_set=None) -> "TensorLoader":
-        """Shuffled batches of the training split without class ``excluded``, labels remapped.
-
-        ``transform_set(x, y) -> (x, y)`` changes the uint8 training set first (e.g. Gaussian
-        augmentation).
-        """
-        x, y = exclude_class(self.train_x, self.train_y, excluded)
-        if transform_set is not None:
-            x, y = transform_set(x, y)
-        return TensorLoader(x, y, batch_size, shuffle=True, seed=seed)
-
-    def test_loader(self, excluded: int | None, batch_size: int) -> "TensorLoader":
-        """The test split without class ``excluded``, labels remapped, in order."""
-        x, y = exclude_class(self.test_x, self.test_y, excluded)
-        return TensorLoader(x, y, batch_size)
-
-    def evaluation_loader(self, excluded: int, batch_size: int) -> "TensorLoader":
-        """Eᵢ (method §1) in order; its labels are all ``excluded``."""
-        x = evaluation_set(self, excluded)
-        return TensorLoader(x, torch.full((len(x),), excluded, dtype=torch.long), batch_size)
+    def samples(self, parts: list[tuple[str, torch.Tensor, torch.Tensor]]) -> TensorImages:
+        x = [getattr(self, f"{split}_x")[index] for split, index, _ in parts]
+        return TensorImages(torch.cat(x), torch.cat([labels for _, _, labels in parts]))
 
 
 DATASETS: Registry = Registry("dataset", catalog.DATASETS)
@@ -94,7 +245,7 @@ DATASETS: Registry = Registry("dataset", catalog.DATASETS)
 def load_dataset(
     name: str, data_dir: str | Path = "data", download: bool = True,
     train_limit: int | None = None, test_limit: int | None = None, options: dict | None = None,
-) -> ImageSplits:
+) -> Splits:
     """Load a registered dataset, optionally cut to its first samples.
 
     ``options`` are the source's own keyword arguments (e.g. Sub-ImageNet's ``mapping``).
@@ -113,82 +264,3 @@ def for_architecture(splits, architecture: str):
     if architecture in INPUT_SIZES and not isinstance(splits, ImageSplits):
         splits.image_size = INPUT_SIZES[architecture]
     return splits
-
-
-def remap_labels(y: torch.Tensor, excluded: int) -> torch.Tensor:
-    """method §1: y → y if y < i, else y − 1 (for labels ≠ i)."""
-    return torch.where(y > excluded, y - 1, y)
-
-
-def exclude_class(x: torch.Tensor, y: torch.Tensor, excluded: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Drop every sample of class ``excluded`` and remap the rest to 0..N−2 (None: unchanged)."""
-    if excluded is None:
-        return x, y
-    keep = y != excluded
-    return x[keep], remap_labels(y[keep], excluded)
-
-
-def evaluation_set(splits: ImageSplits, excluded: int) -> torch.Tensor:
-    """Eᵢ of method §1: every image of class i from the train and the test split, uint8."""
-    if not 0 <= excluded < splits.num_classes:
-        raise ValueError(f"class {excluded} is outside 0..{splits.num_classes - 1}")
-    return torch.cat([splits.train_x[splits.train_y == excluded], splits.test_x[splits.test_y == excluded]])
-
-
-def to_float(x: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels 0–255 → float in [0, 1], the scale every classifier takes."""
-    return x.float().div(255)  # not in place: float inputs (Gaussian augmentation) must stay intact
-
-
-def ddp_rank_and_size() -> tuple[int, int]:
-    """This process's rank and the number of processes when training with DDP, else (0, 1)."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
-class TensorLoader:
-    """Batches of (float images in [0, 1], labels) from in-memory uint8 tensors.
-
-    Shuffling uses a generator seeded by (seed, epoch), so a resumed run sees the same order. Under
-    DDP each process takes its equal share of a shuffled (training) pass.
-    """
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0):
-        if batch_size < 1:
-            raise ValueError("batch_size must be ≥ 1")
-        self.x, self.y, self.batch_size, self.shuffle, self.seed = x, y, batch_size, shuffle, seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def to(self, device) -> "TensorLoader":
-        """Keep the images on ``device`` (e.g. a GPU): batches are then cut there, with no copies."""
-        self.x, self.y = self.x.to(device), self.y.to(device)
-        return self
-
-    def _size(self) -> int:
-        return len(self.y) // ddp_rank_and_size()[1] if self.shuffle else len(self.y)
-
-    def _batch_starts(self) -> range:
-        # A shuffled (training) pass skips a last batch of one image: batch norm cannot train on it.
-        n = self._size()
-        end = n - 1 if self.shuffle and n > 1 and n % self.batch_size == 1 else n
-        return range(0, end, self.batch_size)
-
-    def __len__(self) -> int:
-        return len(self._batch_starts())
-
-    def __iter__(self):
-        n = len(self.y)
-        if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            rank, size = ddp_rank_and_size()
-            order = torch.randperm(n, generator=g)[rank::size][:self._size()].to(self.x.device)
-            self.epoch += 1
-        else:
-            order = None
-        for start in self._batch_starts():
-            idx = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
-            yield to_float(self.x[idx]), self.y[idx]

@@ -11,11 +11,10 @@ into class folders too)::
     <data_dir>/imagenet/train/<wnid>/*.JPEG      # ILSVRC2012 train split → Sub-ImageNet train
     <data_dir>/imagenet/val/<wnid>/*.JPEG        # ILSVRC2012 validation split → Sub-ImageNet test
 
-``SubImageNetSplits`` offers the loader protocol of ``ImageSplits`` (train / test / evaluation
-loaders with class exclusion and label remapping, ``channel_stats``), decoding the files in
-DataLoader worker processes. Every image is resized so that its shorter side is image_size · 256/224,
-then centre-cropped to image_size × image_size, at training time as well (no augmentation, as method
-§2's default; our choice).
+``SubImageNetSplits`` is a ``Splits`` like the in-memory sources (the same class removal, Eᵢ and
+loaders; ``channel_stats``), decoding the files in DataLoader worker processes. Every image is
+resized so that its shorter side is image_size · 256/224, then centre-cropped to image_size ×
+image_size, at training time as well (no augmentation, as method §2's default; our choice).
 
 How the options reach it: ``load_dataset("subimagenet", data_dir)`` builds
 ``SubImageNetSplits(data_dir / "imagenet")`` with the shipped mapping and ``image_size`` 224. Set
@@ -35,9 +34,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
-from advtransfer.data import DATASETS, DatasetNotFoundError, ddp_rank_and_size, remap_labels, to_float
+from advtransfer.data import DATASETS, DatasetNotFoundError, Splits, to_float
 from advtransfer.data.cifar10 import image_files
 
 DEFAULT_MAPPING = Path(__file__).with_name("subimagenet_classes.csv")
@@ -84,10 +83,13 @@ def load_image(path: str | Path, size: int) -> torch.Tensor:
 
 
 class ImageFiles(Dataset):
-    """(uint8 image, label) pairs decoded from files."""
+    """(uint8 image, label) pairs decoded from files; its loader's batches are (float images in [0, 1],
+    labels), each changed by ``transform_set(x, y) -> (x, y)`` first when one is set."""
 
-    def __init__(self, paths: list[str], labels: torch.Tensor, image_size: int):
+    def __init__(self, paths: list[str], labels: torch.Tensor, image_size: int, num_workers: int = 0,
+                 transform_set=None):
         self.paths, self.labels, self.image_size = paths, labels, image_size
+        self.num_workers, self.transform_set = num_workers, transform_set
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -95,49 +97,23 @@ class ImageFiles(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         return load_image(self.paths[i], self.image_size), self.labels[i]
 
+    def transformed(self, transform_set) -> "ImageFiles":
+        """The same files, each uint8 batch changed by ``transform_set`` (a folder cannot change as a whole)."""
+        return ImageFiles(self.paths, self.labels, self.image_size, self.num_workers, transform_set)
 
-class FolderLoader:
-    """Batches of (float images in [0, 1], labels) like ``TensorLoader``, decoded by a DataLoader.
+    def collate(self, samples: list) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = default_collate(samples)
+        if self.transform_set is not None:
+            x, y = self.transform_set(x, y)
+        return to_float(x), y
 
-    Shuffling is seeded by (seed, epoch). ``transform_set(x, y) -> (x, y)`` is applied to each uint8
-    batch (a folder-backed set cannot be changed as a whole).
-    """
-
-    def __init__(self, files: ImageFiles, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 num_workers: int = 0, transform_set=None):
-        if batch_size < 1:
-            raise ValueError("batch_size must be ≥ 1")
-        self.files, self.batch_size, self.shuffle, self.seed = files, batch_size, shuffle, seed
-        self.num_workers, self.transform_set = num_workers, transform_set
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        n = len(self.files) // ddp_rank_and_size()[1] if self.shuffle else len(self.files)
-        return (n + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self):
-        generator = None
-        if self.shuffle:
-            generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            self.epoch += 1
-        rank, size = ddp_rank_and_size()
-        if self.shuffle and size > 1:  # DDP: this process's equal share of the shuffled files
-            share = torch.randperm(len(self.files), generator=generator)[rank::size][:len(self.files) // size]
-            loader = DataLoader(Subset(self.files, share.tolist()), self.batch_size, num_workers=self.num_workers)
-        else:
-            loader = DataLoader(self.files, self.batch_size, shuffle=self.shuffle, generator=generator,
-                                num_workers=self.num_workers)
-        for x, y in loader:
-            if self.transform_set is not None:
-                x, y = self.transform_set(x, y)
-            yield to_float(x), y
+    def loader(self, batch_size: int, sampler: Sampler, drop_last: bool = False) -> DataLoader:
+        return DataLoader(self, batch_size, sampler=sampler, drop_last=drop_last, num_workers=self.num_workers,
+                          collate_fn=self.collate)
 
 
-class SubImageNetSplits:
-    """Sub-ImageNet's train and test splits as file lists; the loader protocol of ``ImageSplits``.
+class SubImageNetSplits(Splits):
+    """Sub-ImageNet's train and test splits as file lists, a ``Splits`` like ``ImageSplits``.
 
     ``root`` holds ``train/<wnid>/`` and ``val/<wnid>/``; ``mapping`` is a CSV (see the module doc);
     ``image_size`` is the side the loaders crop to (settable); ``num_workers`` decode in parallel.
@@ -174,10 +150,6 @@ class SubImageNetSplits:
         order = torch.randperm(len(samples), generator=torch.Generator().manual_seed(ORDER_SEED)).tolist()
         return [samples[i][0] for i in order], torch.tensor([samples[i][1] for i in order], dtype=torch.long)
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
     def channel_stats(self) -> tuple[list[float], list[float]]:
         """ImageNet's usual per-channel mean and std on the [0, 1] scale (not recomputed)."""
         return list(IMAGENET_MEAN), list(IMAGENET_STD)
@@ -189,31 +161,10 @@ class SubImageNetSplits:
         cut.test_paths, cut.test_y = self.test_paths[:test], self.test_y[:test]
         return cut
 
-    def _files(self, paths: list[str], y: torch.Tensor, excluded: int | None) -> ImageFiles:
-        if excluded is not None:
-            keep = (y != excluded).tolist()
-            paths = [p for p, k in zip(paths, keep) if k]
-            y = remap_labels(y[y != excluded], excluded)
-        return ImageFiles(paths, y, self.image_size)
-
-    def train_loader(self, excluded: int | None, batch_size: int, seed: int = 0, transform_set=None) -> FolderLoader:
-        """Shuffled training batches without class ``excluded``, labels remapped (method §1)."""
-        return FolderLoader(self._files(self.train_paths, self.train_y, excluded), batch_size, shuffle=True,
-                            seed=seed, num_workers=self.num_workers, transform_set=transform_set)
-
-    def test_loader(self, excluded: int | None, batch_size: int) -> FolderLoader:
-        """The test split without class ``excluded``, labels remapped, in order."""
-        return FolderLoader(self._files(self.test_paths, self.test_y, excluded), batch_size,
-                            num_workers=self.num_workers)
-
-    def evaluation_loader(self, excluded: int, batch_size: int) -> FolderLoader:
-        """Eᵢ (method §1): every image of class ``excluded`` from train and test, in order; labels all i."""
-        if not 0 <= excluded < self.num_classes:
-            raise ValueError(f"class {excluded} is outside 0..{self.num_classes - 1}")
-        paths = [p for p, c in zip(self.train_paths, self.train_y.tolist()) if c == excluded]
-        paths += [p for p, c in zip(self.test_paths, self.test_y.tolist()) if c == excluded]
-        labels = torch.full((len(paths),), excluded, dtype=torch.long)
-        return FolderLoader(ImageFiles(paths, labels, self.image_size), batch_size, num_workers=self.num_workers)
+    def samples(self, parts: list[tuple[str, torch.Tensor, torch.Tensor]]) -> ImageFiles:
+        paths = [getattr(self, f"{split}_paths")[i] for split, index, _ in parts for i in index.tolist()]
+        labels = torch.cat([labels for _, _, labels in parts])
+        return ImageFiles(paths, labels, self.image_size, self.num_workers)
 
 
 @DATASETS.register("subimagenet")
