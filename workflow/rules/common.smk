@@ -1,8 +1,15 @@
 # Config validation, the study grid and input functions. The logic lives in advtransfer.study.
 
+import os
 import sys
 
-sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
+# The workflow runs its own package: this parse and every job (a conda environment included) import
+# advtransfer from src/ beside the workflow, so code versions and jobs see the same code.
+SRC = str(Path(workflow.basedir).parent / "src")
+sys.path.insert(0, SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (SRC, os.environ.get("PYTHONPATH")) if p
+)
 
 from snakemake.utils import validate, min_version
 
