@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from advtransfer.training import epochs_done
-from workflow_helpers import SNAKEFILE, SNAKEMAKE, digits_config, write_config
+from workflow_helpers import SNAKEFILE, SNAKEMAKE, digits_config, wait_until, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -104,8 +104,7 @@ def run_and_kill(workdir: Path, configfile: Path, remaining: list) -> str | None
             if moment[2](workdir, scripts):
                 os.killpg(run.pid, signal.SIGKILL)
                 run.wait()
-                time.sleep(0.5)
-                assert not processes_in(workdir), f"a job survived the kill at {moment[0]}"
+                assert wait_until(lambda: not processes_in(workdir), 60), f"a job survived the kill at {moment[0]}"
                 remaining.remove(moment)
                 return moment[0]
         time.sleep(0.05)
