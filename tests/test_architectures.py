@@ -67,8 +67,7 @@ def test_too_small_images_are_refused_clearly():
 ])
 def test_parameter_counts_match_the_papers(name, published, millions):
     count = n_params(name, 3, 32, 10)
-    print(f"{name}: {count / 1e6:.3f} M parameters ({published}: {millions} M)")
-    assert abs(count / 1e6 - millions) <= 0.05 * millions
+    assert abs(count / 1e6 - millions) <= 0.05 * millions, f"{name}: {count / 1e6:.3f} M, {published}: {millions} M"
 
 
 def test_capsnet_parameter_count_matches_sabour_on_mnist():
@@ -77,16 +76,32 @@ def test_capsnet_parameter_count_matches_sabour_on_mnist():
         model = CapsNet(1, 28, 10)
     total = sum(p.numel() for p in model.parameters())
     decoder = sum(p.numel() for p in model.decoder.parameters())
-    print(f"capsnet (MNIST): {total / 1e6:.3f} M, {(total - decoder) / 1e6:.3f} M without decoder")
     assert abs(total / 1e6 - 8.2) < 0.05 and abs((total - decoder) / 1e6 - 6.8) < 0.05
 
 
-def test_print_cifar_parameter_counts():
+def conv(c_in, c_out, k):
+    return c_in * c_out * k * k + c_out
+
+
+def test_parameter_counts_follow_from_the_layer_sizes():
+    # All-CNN-C (Springenberg et al. 2015, Table 2): 3×3 convs 96, 96, 96/2, 192, 192, 192/2, 192, 1×1 192, 1×1 N
+    allconv = (conv(3, 96, 3) + 2 * conv(96, 96, 3) + conv(96, 192, 3) + 3 * conv(192, 192, 3)
+               + conv(192, 192, 1) + conv(192, 10, 1))
+    assert n_params("allconv", 3, 32, 10) == allconv  # ≈ 1.37 M (the paper: 1.3 M)
+    # CapsNet on 32×32: conv 256 9×9 → 24×24; primary capsules 9×9/2 → 32 maps of 8×8 8-d capsules, each
+    # with a 8×16 matrix per class; decoder 16·N → 512 → 1024 → 3·32·32
+    capsnet = (conv(3, 256, 9) + conv(256, 256, 9) + 32 * 8 * 8 * 10 * 8 * 16
+               + (160 * 512 + 512) + (512 * 1024 + 1024) + (1024 * 3072 + 3072))
+    assert n_params("capsnet", 3, 32, 10) == capsnet  # ≈ 11.7 M
+    # Caffe's LeNet on MNIST (paper 2): conv 20 5×5, conv 50 5×5, ip1 800 → 500, ip2 500 → 10: 431,080
+    assert n_params("lenet_caffe", 1, 28, 10) == conv(1, 20, 5) + conv(20, 50, 5) + 800 * 500 + 500 + 5010 == 431_080
+
+
+def test_cifar_parameter_counts_are_ordered_by_size():
     counts = {name: n_params(name, 3, 32, 10) for name in CIFAR}
-    for name, count in counts.items():
-        print(f"{name}: {count / 1e6:.3f} M parameters")
     order = ["lenet", "resnet32", "nin", "allconv", "wrn16_8", "vgg16"]
     assert [counts[n] for n in order] == sorted(counts[n] for n in order)
+    assert counts["lenet"] < 100_000 and 10e6 < counts["vgg16"] < 20e6  # LeNet-5 ≈ 62 k, VGG-16 for CIFAR ≈ 15 M
 
 
 def test_squash_by_hand():

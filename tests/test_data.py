@@ -236,13 +236,18 @@ def _link_fashion_mnist(data_dir: Path) -> Path:
 
 
 @pytest.mark.skipif(not (SHARED / "fashion-mnist").exists(), reason="needs the shared Fashion-MNIST files")
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux's list of file locks")
 def test_jobs_starting_together_take_turns_unpacking(tmp_path):
     """A job that finds another unpacking the dataset waits for it instead of reading half-written files."""
     import subprocess
     import sys
-    import time
 
     from advtransfer.io import file_lock
+    from workflow_helpers import wait_until
+
+    def waits_for_a_lock(pid):  # the kernel lists a blocked flock request as "-> FLOCK ... <pid> ..."
+        return any(line.split()[1] == "->" and line.split()[5] == str(pid)
+                   for line in Path("/proc/locks").read_text().splitlines())
 
     raw = _link_fashion_mnist(tmp_path)
     job = ("import sys; from advtransfer.data import load_dataset; print('imported', flush=True); "
@@ -250,8 +255,8 @@ def test_jobs_starting_together_take_turns_unpacking(tmp_path):
     with file_lock(tmp_path / ".FashionMNIST.lock"):  # another job is unpacking
         proc = subprocess.Popen([sys.executable, "-c", job], stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "imported"
-        time.sleep(2.0)  # unpacking and reading take well under a second
-        assert proc.poll() is None
+        wait_until(lambda: waits_for_a_lock(proc.pid) or proc.poll() is not None, 60)
+        assert proc.poll() is None and waits_for_a_lock(proc.pid)  # blocked on the lock, not done
         assert sorted(p.name for p in raw.iterdir() if not p.name.endswith(".gz")) == []
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0 and out.split() == ["60000"]

@@ -81,9 +81,10 @@ def test_training_step_makes_lots_examples_and_trains_on_them(digits, monkeypatc
     lots_examples = LotsAdversarialTraining.lots_examples
 
     def spy(self, model, x, y, count):
-        result = lots_examples(self, model, x, y, count)
-        made.append((count, x, *result))
-        return result
+        examples, labels = lots_examples(self, model, x, y, count)
+        # what the model of that moment makes of them, and the class each origin was moved towards
+        made.append((count, x, y, examples, labels, predict(model, examples), y[next_other(y)[:count]]))
+        return examples, labels
 
     monkeypatch.setattr(LotsAdversarialTraining, "lots_examples", spy)
     trained = module(digits, "lots_at", {"n_examples": 16, "limit": 255})
@@ -92,11 +93,17 @@ def test_training_step_makes_lots_examples_and_trains_on_them(digits, monkeypatc
                         enable_model_summary=False, accelerator="cpu")
     trainer.fit(trained, tensor_loader(digits.train_x, digits.train_y, 64, shuffle=True))
     assert trainer.global_step == 2 and len(made) == 2
-    for count, x, examples, labels in made:
+    moved_any = False
+    for count, x, y, examples, labels, predicted, targets in made:
         assert count == 8  # n_examples 16 spread over the epoch's 2 batches
-        assert examples.dtype == torch.uint8 and len(examples) == len(labels) == count
-        # an example differs from its origin only by whole pixel values within [0, 255]
-        assert examples.shape[1:] == x.shape[1:]
-    assert any((examples != (x[:len(examples)] * 255).round()).any() for _, x, examples, _ in made)
+        # integer images on the 0–255 scale, one per origin, labelled with the origin's class
+        assert examples.dtype == torch.uint8 and examples.shape == (count, *x.shape[1:])
+        assert torch.equal(labels, y[:count])
+        origins = (x[:count] * 255).round().to(torch.uint8)
+        moved = (examples != origins).flatten(1).any(1)
+        # an example that differs from its origin is a success: the model classifies it as the target
+        assert torch.equal(predicted[moved], targets[moved])
+        moved_any |= bool(moved.any())
+    assert moved_any
     assert math.isfinite(float(trainer.callback_metrics["train_loss"]))
     assert any(not torch.equal(a, b) for a, b in zip(before, trained.model.parameters()))

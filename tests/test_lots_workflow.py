@@ -4,8 +4,10 @@ the config check of LOTS layers."""
 import copy
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from advtransfer.config import ConfigError, check_config
@@ -30,6 +32,16 @@ def small_config(data_dir):
 
 def link_mnist(data_dir):
     link_raw(data_dir, "MNIST", "mnist")
+
+
+def standard_lenet_and_test_split(workdir):
+    """The study's standard classifier and the test images and labels it was attacked on."""
+    from advtransfer.data import load_dataset
+    from advtransfer.model_io import load_classifier
+
+    model, _ = load_classifier(workdir / "results/models/mnist/lenet_caffe/vanilla/none/model.pt")
+    splits = load_dataset("mnist", workdir / "data", download=False, train_limit=2000, test_limit=200)
+    return model, splits.test_x, splits.test_y
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +84,47 @@ def test_attempts_have_integer_eps_and_baselines_once_per_model(study):
     hits = attempts[attempts["success"]]
     assert len(hits) > 0
     assert (hits["eps"] >= 1).all() and (hits["eps"] == hits["eps"].round()).all()
-    assert hits["pass_score"].between(-1, 1).all() and (hits["linf"] <= hits["eps"]).all()
+    # every successful example differs from its origin (eps ≥ 1): a PASS below 1, the score of an identical pair
+    assert (hits["pass_score"] > -1).all() and (hits["pass_score"] < 1).all() and (hits["linf"] <= hits["eps"]).all()
     assert attempts.loc[~attempts["success"], "eps"].isna().all()
+
+
+@pytest.mark.workflow
+@needs_mnist
+def test_lots_attempts_are_the_images_their_eps_makes(study):
+    """Each LOTS attempt made again from the stored classifier: the image clip(round(x + ε·η/‖η‖∞))
+    at the table's ε. The model classifies it as the table says (the target for a targeted success,
+    another class than the origin's for an untargeted one), not yet at ε − 1, and its PASS
+    (``advtransfer.pass_score``), L2 and L∞ are the table's."""
+    from advtransfer.lots import choose_targets, layer_features, lots_direction, predict
+    from advtransfer.pass_score import pass_scores
+
+    workdir, _ = study
+    model, test_x, test_y = standard_lenet_and_test_split(workdir)
+    assert pass_scores(test_x[:2], test_x[:2]) == pytest.approx([1.0, 1.0])
+    targets, _ = choose_targets(model, test_x, test_y, 10)
+    for layer in LAYERS:
+        table = pd.read_csv(workdir / f"results/lots/mnist/lenet_caffe/vanilla/{layer}.csv")
+        for mode, rows in table.groupby("mode"):
+            index = rows["origin"].to_numpy()
+            origins, target_class = test_x[index], torch.as_tensor(rows["target_class"].to_numpy())
+            assert (rows["origin_label"] == test_y[index].numpy()).all()
+            eta = lots_direction(model, layer, origins, layer_features(model, layer, targets)[target_class])
+            eta = eta / eta.flatten(1).abs().amax(1).view(-1, 1, 1, 1)
+            hits = rows["success"].to_numpy()
+            assert hits.any(), (layer, mode)
+            x, eta, hit_rows = origins[hits], eta[hits], rows[hits]
+            eps = torch.as_tensor(hit_rows["eps"].to_numpy(dtype=np.float32)).view(-1, 1, 1, 1)
+            image = lambda e: (x + e * eta).round().clamp(0, 255).to(torch.uint8)  # noqa: E731
+            goal = target_class[hits] if mode == "targeted" else test_y[index[hits]]
+            fooled = lambda images: (predict(model, images) == goal) == (mode == "targeted")  # noqa: E731
+            adversarial = image(eps)
+            assert fooled(adversarial).all() and not fooled(image(eps - 1)).any()
+            assert (predict(model, adversarial).numpy() == hit_rows["adversarial_class"].to_numpy()).all()
+            difference = (adversarial.float() - x.float()).flatten(1)
+            np.testing.assert_allclose(pass_scores(x, adversarial), hit_rows["pass_score"], rtol=1e-6)
+            np.testing.assert_allclose(difference.norm(dim=1), hit_rows["l2"], rtol=1e-5)
+            np.testing.assert_allclose(difference.abs().amax(1), hit_rows["linf"])
 
 
 @pytest.mark.workflow
@@ -83,6 +134,10 @@ def test_lots_attack_table_has_the_columns_of_the_other_attacks(study):
     table = pd.read_csv(workdir / "results/attacks/mnist/lenet_caffe/vanilla/lots.csv")
     assert list(table.columns) == ["index", "true_label", "clean_pred", "adv_pred", "success", "l2", "linf"]
     assert len(table) == 200 and list(table["index"]) == list(range(200))  # n_attack 1000 > test_limit
+    from advtransfer.lots import predict
+
+    model, test_x, test_y = standard_lenet_and_test_split(workdir)
+    assert (table["true_label"] == test_y.numpy()).all() and (table["clean_pred"] == predict(model, test_x).numpy()).all()
     assert (table["success"] == (table["adv_pred"] != table["true_label"])).all()
     misclassified = table[table["clean_pred"] != table["true_label"]]
     assert misclassified["success"].all() and (misclassified["l2"] == 0).all()
@@ -121,15 +176,18 @@ def test_editing_a_lots_setting_reruns_only_the_jobs_that_use_it(study, key, val
 
 
 def test_mnist_preset_plans_lots_jobs_and_lots_at_starts_from_vanilla(tmp_path):
+    preset = yaml.safe_load((ROOT / "config" / "mnist.yaml").read_text())["datasets"]["mnist"]
+    layers, defences = preset["lots"]["layers"]["lenet_caffe"], preset["defences"]
     out = snakemake(tmp_path, ROOT / "config" / "mnist.yaml", "-n").stdout
     jobs = planned_jobs(out)
     count = lambda rule: sum(r == rule for r, _ in jobs)  # noqa: E731
-    layers = {w["layer"] for r, w in jobs if r == "lots"}
-    assert layers == {"body.conv1", "body.conv2", "body.ip1", "logits"}
-    # per defence (vanilla, lots_at): one job per layer, one for FGS/FGV/HC, the attack "lots"
-    assert (count("lots"), count("lots_baselines"), count("attack")) == (8, 2, 2)
+    assert {w["layer"] for r, w in jobs if r == "lots"} == set(layers)
+    # per defence: one job per layer, one for FGS/FGV/HC, the attack "lots"; one figure, one table;
+    # a standard classifier and one per excluded class (all 10) per defence
+    assert (count("lots"), count("lots_baselines"), count("attack")) == (
+        len(layers) * len(defences), len(defences), len(defences))
     assert {w["attack"] for r, w in jobs if r == "attack"} == {"lots"}
-    assert (count("lots_figure"), count("lots_comparison"), count("train")) == (1, 1, 22)
+    assert (count("lots_figure"), count("lots_comparison"), count("train")) == (1, 1, (10 + 1) * len(defences))
     for excluded in ["none", *map(str, range(10))]:
         block = re.search(rf"input: (\S+)\n\s+output: \S+/lots_at/{excluded}/model.pt", out)
         assert block and block.group(1) == f"results/models/mnist/lenet_caffe/vanilla/{excluded}/model.pt"

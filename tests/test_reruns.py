@@ -14,8 +14,13 @@ from workflow_helpers import copy_project, digits_config, planned_jobs, snakemak
 
 pytestmark = pytest.mark.workflow
 
+ARCHITECTURES, EXCLUDED = ("mlp", "convnet"), [0]
 ATTACKS = {"n_attack": 20, "batch_size": 20, "run": ["fgm", "bim"],
            "params": {"fgm": {"eps": 76.5, "eps_step": 2.55}, "bim": {"eps": 76.5, "eps_step": 2.55, "max_iter": 3}}}
+# Jobs of the study per stage (vanilla only): a standard classifier and one per excluded class, soft-labels
+# and metrics per excluded class, each attack, figures, per architecture.
+TRAIN, PER_CLASS = len(ARCHITECTURES) * (1 + len(EXCLUDED)), len(ARCHITECTURES) * len(EXCLUDED)
+ONE_ATTACK, ATTACK, FIGURES = len(ARCHITECTURES), len(ARCHITECTURES) * len(ATTACKS["run"]), len(ARCHITECTURES)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +28,7 @@ def study(tmp_path_factory):
     """The complete small study; each test plans a run after one edit (dry run, nothing changes)."""
     workdir = tmp_path_factory.mktemp("reruns")
     snakefile = copy_project(tmp_path_factory.mktemp("project"))
-    config = digits_config(workdir / "data", ("mlp", "convnet"), excluded=[0], attacks=ATTACKS)
+    config = digits_config(workdir / "data", ARCHITECTURES, excluded=EXCLUDED, attacks=ATTACKS)
     snakemake(workdir, write_config(workdir, config), snakefile=snakefile)
     return workdir, config, snakefile
 
@@ -69,7 +74,7 @@ def test_an_attack_parameter_reruns_that_attack_and_its_tables_only(study):
         config["datasets"]["digits"]["attacks"]["params"]["fgm"]["eps"] = 51.0
 
     jobs = plan(study, edit)
-    assert rules(jobs) == {"attack": 2, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1, "all": 1}
+    assert rules(jobs) == {"attack": ONE_ATTACK, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1, "all": 1}
     assert {w["attack"] for rule, w in jobs if rule == "attack"} == {"fgm"}
 
 
@@ -77,7 +82,7 @@ def test_a_figure_setting_reruns_the_figures_only(study):
     def edit(config):
         config["figures"]["isomap_max_points"] = 40
 
-    assert rules(plan(study, edit)) == {"zero_shot_figures": 2, "all": 1}
+    assert rules(plan(study, edit)) == {"zero_shot_figures": FIGURES, "all": 1}
 
 
 def test_the_seed_reruns_all_training_and_what_follows(study):
@@ -85,8 +90,8 @@ def test_the_seed_reruns_all_training_and_what_follows(study):
         config["seed"] = 1
 
     counts = rules(plan(study, edit))
-    assert counts["train"] == 4  # 2 architectures × (standard + 1 excluded class)
-    assert counts["soft_labels"] == counts["metrics"] == 2 and counts["attack"] == 4
+    assert counts["train"] == TRAIN
+    assert counts["soft_labels"] == counts["metrics"] == PER_CLASS and counts["attack"] == ATTACK
 
 
 def test_training_on_two_devices_retrains_that_architecture(study):
@@ -108,20 +113,20 @@ def test_a_docstring_or_comment_edit_reruns_nothing(study):
 def test_a_figure_code_edit_reruns_the_figure_jobs_only(study):
     with edited(study, "figures.py", None, "\nFIGURE_EDIT = 1\n"):
         counts = rules(plan(study))
-    assert counts["zero_shot_figures"] == 2
+    assert counts["zero_shot_figures"] == FIGURES
     assert set(counts) <= {"zero_shot_figures", "correlation_figures", "defence_figures", "lots_figure", "all"}, counts
 
 
 def test_an_attack_module_edit_reruns_that_attack_and_what_follows(study):
     with edited(study, "attacks/fgm.py", None, "\nATTACK_EDIT = 1\n"):
         jobs = plan(study)
-    assert rules(jobs) == {"attack": 2, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1, "all": 1}
+    assert rules(jobs) == {"attack": ONE_ATTACK, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1, "all": 1}
     assert {w["attack"] for rule, w in jobs if rule == "attack"} == {"fgm"}
 
 
 def test_a_training_code_edit_reruns_training_and_everything_downstream(study):
     with edited(study, "training.py", None, "\nTRAINING_EDIT = 1\n"):
         counts = rules(plan(study))
-    assert counts["train"] == 4  # 2 architectures × (standard + 1 excluded class)
-    assert counts["soft_labels"] == counts["metrics"] == 2 and counts["attack"] == 4
-    assert counts["aggregate"] == counts["table3"] == 1 and counts["zero_shot_figures"] == 2
+    assert counts["train"] == TRAIN
+    assert counts["soft_labels"] == counts["metrics"] == PER_CLASS and counts["attack"] == ATTACK
+    assert counts["aggregate"] == counts["table3"] == 1 and counts["zero_shot_figures"] == FIGURES

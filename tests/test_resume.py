@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from advtransfer.training import epochs_done
-from workflow_helpers import SNAKEFILE, SNAKEMAKE, digits_config, snakemake, write_config
+from workflow_helpers import SNAKEFILE, SNAKEMAKE, digits_config, snakemake, wait_until, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -56,8 +56,7 @@ def test_killed_training_resumes_from_its_last_epoch(tmp_path):
         time.sleep(0.1)
     os.killpg(run.pid, signal.SIGKILL)  # snakemake and its job, as a crash or a cluster's kill would
     run.wait()
-    time.sleep(0.5)
-    assert not processes_in(workdir), "the training job survived the kill"
+    assert wait_until(lambda: not processes_in(workdir), 60), "the training job survived the kill"
     killed_at = epochs_done(checkpoint)
     assert killed_at < EPOCHS and not (workdir / target).exists()
 

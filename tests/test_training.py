@@ -1,4 +1,8 @@
-"""Training recipes (method §2): schedules by hand, and the speed options leave the CPU path exact."""
+"""Training recipes (method §2): schedules by hand, and the speed options (channels-last, mixed
+precision, data on the device) against the plain path.
+
+Where an option only acts on a GPU (``data_on_device``), the CPU tests check its wiring with a faked
+GPU; the comparison on a real one runs only where a GPU is present."""
 
 import math
 
@@ -6,6 +10,7 @@ import pytest
 import torch
 
 from advtransfer.data import ImageSplits
+from advtransfer.model_io import load_classifier
 from advtransfer.training import TrainRecipe, train_classifier
 
 
@@ -44,9 +49,13 @@ def trained_weights(tmp_path, architecture="convnet", **options):
 
 def test_channels_last_trains_the_same_weights(tmp_path):
     """LeNet (no dropout, whose masks would follow the memory layout): the same weights after
-    training, up to the convolutions' summation order."""
+    training, up to the convolutions' summation order; the NHWC run really kept its weights NHWC."""
     plain = trained_weights(tmp_path, architecture="lenet")
     nhwc = trained_weights(tmp_path, architecture="lenet", channels_last=True)
+    convs = [name for name, value in plain.items() if value.ndim == 4]
+    assert convs and all(plain[name].is_contiguous() for name in convs)
+    assert all(nhwc[name].is_contiguous(memory_format=torch.channels_last) for name in convs)
+    assert not all(nhwc[name].is_contiguous() for name in convs)  # 6 → 16 channels: not NCHW
     for name in plain:
         torch.testing.assert_close(nhwc[name].contiguous(), plain[name], atol=1e-4, rtol=1e-3)
 
@@ -59,24 +68,40 @@ def test_channels_last_forward_is_the_same():
     x = torch.rand(4, 3, 16, 16)
     expected = model(x)
     model.to(memory_format=torch.channels_last)
-    torch.testing.assert_close(model(x.contiguous(memory_format=torch.channels_last)), expected, atol=1e-5, rtol=1e-5)
+    nhwc = x.contiguous(memory_format=torch.channels_last)
+    assert not nhwc.is_contiguous() and not model.body[0].weight.is_contiguous()  # another memory layout
+    torch.testing.assert_close(model(nhwc), expected, atol=1e-5, rtol=1e-5)
 
 
-def test_data_on_device_is_a_no_op_without_a_gpu(tmp_path):
-    plain = trained_weights(tmp_path)
-    same = trained_weights(tmp_path, data_on_device=True)
-    for name in plain:
-        torch.testing.assert_close(same[name], plain[name])
+def class_1_predicted(model_file) -> torch.Tensor:
+    """Where a classifier of ``tiny_splits`` predicts the learnable class 1 on the test images."""
+    model = load_classifier(model_file)[0]
+    with torch.no_grad():
+        return model(tiny_splits().test_x.float() / 255).argmax(1) == 1
 
 
-def test_tensor_loader_on_another_device_gives_the_same_batches():
+def test_bf16_mixed_precision_trains_float32_weights_that_learn_the_same_class(tmp_path):
+    """bf16 autocast runs on the CPU too: other weights than full precision's, kept in float32, and
+    the same learnable class recognised on every test image."""
+    plain = trained_weights(tmp_path, architecture="lenet")
+    mixed = trained_weights(tmp_path, architecture="lenet", precision="bf16-mixed")
+    assert all(mixed[name].dtype == value.dtype for name, value in plain.items())
+    assert not torch.equal(mixed["body.0.weight"], plain["body.0.weight"])  # bf16 arithmetic really ran
+    expected = tiny_splits().test_y == 1
+    assert torch.equal(class_1_predicted(tmp_path / "lenet_precision" / "model.pt"), expected)
+    assert torch.equal(class_1_predicted(tmp_path / "lenet" / "model.pt"), expected)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU: on a CPU there is no other device")
+def test_tensor_loader_on_a_gpu_gives_the_same_batches():
     s = tiny_splits()
-    a = [(x.clone(), y.clone()) for x, y in s.train_loader(None, 16, seed=3)]
+    on_cpu = list(s.train_loader(None, 16, seed=3))
     moved = s.train_loader(None, 16, seed=3)
-    moved.dataset.to("cpu")
-    b = [(x.cpu(), y.cpu()) for x, y in moved]
-    for (xa, ya), (xb, yb) in zip(a, b):
-        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    moved.dataset.to("cuda")
+    on_gpu = list(moved)
+    assert len(on_gpu) == len(on_cpu) and all(x.is_cuda and y.is_cuda for x, y in on_gpu)
+    for (xa, ya), (xb, yb) in zip(on_cpu, on_gpu):
+        assert torch.equal(xa, xb.cpu()) and torch.equal(ya, yb.cpu())
 
 
 def test_jobs_use_the_threads_snakemake_gives_them(monkeypatch):

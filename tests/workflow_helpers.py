@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -13,6 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
+
+
+def wait_until(condition, timeout: float = 60, interval: float = 0.05) -> bool:
+    """Whether ``condition()`` became true within ``timeout`` seconds (a generous deadline, not a speed limit)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
 
 
 def link_raw(data_dir: Path, folder: str, shared: str) -> None:
