@@ -1,8 +1,8 @@
 """Training recipes (method §2): schedules by hand, and the speed options (channels-last, mixed
 precision, data on the device) against the plain path.
 
-Where an option only acts on a GPU (``data_on_device``), the CPU tests check its wiring with a faked
-GPU; the comparison on a real one runs only where a GPU is present."""
+Where an option only acts on a GPU (``data_on_device``), ``test_data.py`` checks its wiring with a
+faked GPU; the comparison on a real one runs only where a GPU is present."""
 
 import math
 
