@@ -1,6 +1,9 @@
-"""The workstation GPU pool (advtransfer.gpus) with fake devices: one job per device, dead jobs free theirs."""
+"""The workstation GPU pool (advtransfer.gpus) with fake devices: one job per device (or per slot of
+a device), dead jobs free theirs; jobs without a GPU never start CUDA."""
 
+import collections
 import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -16,7 +19,7 @@ from advtransfer.jobs import job
 HOLD = """
 import sys, time
 from advtransfer.gpus import claim
-with claim({n}, {devices!r}, {directory!r}, poll=0.05) as ids:
+with claim({n}, {devices!r}, {directory!r}, poll=0.05, slots={slots}) as ids:
     start = time.time()
     print("claimed", ",".join(ids), flush=True)
     time.sleep({seconds})
@@ -24,9 +27,9 @@ with claim({n}, {devices!r}, {directory!r}, poll=0.05) as ids:
 """
 
 
-def hold(tmp_path, n=1, devices=("0", "1"), seconds=0.3):
-    code = HOLD.format(n=n, devices=list(devices), directory=str(tmp_path / "locks"), seconds=seconds)
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+def hold(tmp_path, n=1, devices=("0", "1"), seconds=0.3, slots=1, stderr=None):
+    code = HOLD.format(n=n, devices=list(devices), directory=str(tmp_path / "locks"), seconds=seconds, slots=slots)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
 def is_locked(path):
@@ -38,14 +41,25 @@ def is_locked(path):
         return False
 
 
-def test_concurrent_jobs_never_share_a_device(tmp_path):
-    procs = [hold(tmp_path) for _ in range(6)]
+def spans_of(procs):
+    """(device, start, end) of each finished holder."""
     spans = []
     for p in procs:
         out, _ = p.communicate(timeout=60)
         assert p.returncode == 0
         device, start, end = out.splitlines()[-1].split()
         spans.append((device, float(start), float(end)))
+    return spans
+
+
+def most_at_once(spans, device):
+    """The largest number of holders of ``device`` at one moment."""
+    mine = [(s, e) for d, s, e in spans if d == device]
+    return max(sum(s <= t < e for s, e in mine) for t, _ in mine)
+
+
+def test_concurrent_jobs_never_share_a_device(tmp_path):
+    spans = spans_of([hold(tmp_path) for _ in range(6)])
     assert {d for d, _, _ in spans} == {"0", "1"}
     for i, (d1, s1, e1) in enumerate(spans):
         for d2, s2, e2 in spans[i + 1:]:
@@ -53,6 +67,34 @@ def test_concurrent_jobs_never_share_a_device(tmp_path):
                 assert e1 <= s2 or e2 <= s1, f"device {d1} held twice at once"
     # six jobs of 0.3 s on two devices: at least three rounds one after the other
     assert max(e for _, _, e in spans) - min(s for _, s, _ in spans) >= 0.85
+
+
+def test_with_slots_no_device_has_more_jobs_than_slots(tmp_path):
+    spans = spans_of([hold(tmp_path, slots=2, seconds=0.4) for _ in range(8)])
+    assert all("," not in d for d, _, _ in spans)  # one device per job
+    assert {d for d, _, _ in spans} == {"0", "1"}
+    assert all(most_at_once(spans, d) <= 2 for d in ("0", "1"))
+    # eight jobs of 0.4 s on 2 GPUs × 2 slots: at least two rounds
+    assert max(e for _, _, e in spans) - min(s for _, s, _ in spans) >= 0.75
+
+
+def test_two_gpus_two_slots_take_four_jobs_and_a_killed_one_frees_its_slot(tmp_path):
+    holders = [hold(tmp_path, slots=2, seconds=600) for _ in range(4)]
+    try:
+        claimed = [h.stdout.readline().split() for h in holders]
+        assert all(c[0] == "claimed" and "," not in c[1] for c in claimed)  # each sees one device
+        assert collections.Counter(c[1] for c in claimed) == {"0": 2, "1": 2}
+        waiter = hold(tmp_path, slots=2, seconds=0, stderr=subprocess.PIPE)
+        assert "waiting for 1 free GPU(s)" in waiter.stderr.readline()  # a fifth job waits
+        assert waiter.poll() is None
+        os.kill(holders[2].pid, signal.SIGKILL)
+        holders[2].wait()
+        out, _ = waiter.communicate(timeout=30)
+        assert out.splitlines()[0] == f"claimed {claimed[2][1]}"  # the killed job's device
+    finally:
+        for h in holders:
+            h.kill()
+            h.wait()
 
 
 def test_a_killed_holder_frees_its_device(tmp_path):
@@ -94,6 +136,27 @@ def test_job_sets_cuda_visible_devices_from_the_pool(tmp_path, two_fake_gpus):
             given = os.environ["CUDA_VISIBLE_DEVICES"]
     assert taken == ["4"] and given == "7"
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "4,7"  # restored afterwards
+
+
+def test_job_takes_a_slot_when_gpus_are_shared(tmp_path, two_fake_gpus, monkeypatch):
+    monkeypatch.setenv(gpus.SLOTS_ENV, "2")
+    locks = tmp_path / "locks"
+    with gpus.claim(1, ["4", "7"], locks, slots=2) as a, gpus.claim(1, ["4", "7"], locks, slots=2) as b, \
+            gpus.claim(1, ["4", "7"], locks, slots=2) as c:  # three of the four slots are taken
+        with job(fake_job(tmp_path, 1)):
+            given = os.environ["CUDA_VISIBLE_DEVICES"]
+    assert (a, b, c, given) == (["4"], ["7"], ["4"], "7")  # slot 0 of each GPU first, then slot 1
+    assert sorted(p.name for p in locks.iterdir()) == ["gpu-4.lock", "gpu-4.slot1.lock", "gpu-7.lock",
+                                                        "gpu-7.slot1.lock"]
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "four"])
+def test_bad_slot_settings_are_refused(monkeypatch, bad):
+    monkeypatch.setenv(gpus.SLOTS_ENV, bad)
+    with pytest.raises(ValueError, match=gpus.SLOTS_ENV):
+        gpus.slots_per_gpu()
+    monkeypatch.delenv(gpus.SLOTS_ENV)
+    assert gpus.slots_per_gpu() == 1
 
 
 def test_job_without_gpu_sees_none(tmp_path, two_fake_gpus):
