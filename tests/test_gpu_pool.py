@@ -188,3 +188,82 @@ def test_importing_the_training_stack_leaves_cuda_uninitialised():
             "advtransfer.jobs; print(torch.cuda.is_initialized())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# Runs jobs in a fresh process on a simulated one-GPU machine and records every call that starts
+# CUDA: torch.cuda._lazy_init (any tensor, stream or generator on a GPU goes through it) and the
+# driver query behind torch.cuda.is_available (cudaGetDeviceCount loads and initialises the driver,
+# which then keeps the devices it saw). The simulated machine answers as a real one does: NVML counts
+# the devices of CUDA_VISIBLE_DEVICES at each call, the driver once, at its first query.
+NO_CUDA_PROBE = """
+import json, os, sys
+from pathlib import Path
+from types import SimpleNamespace
+import torch
+
+calls, driver = [], []
+def visible():
+    return 0 if os.environ.get("CUDA_VISIBLE_DEVICES") == "" else 1
+def driver_count():
+    calls.append("_cuda_getDeviceCount")
+    driver.append(driver[0] if driver else visible())
+    return driver[-1]
+def lazy_init():
+    calls.append("_lazy_init")
+    raise RuntimeError("CUDA started")
+torch.cuda._device_count_nvml = visible
+torch._C._cuda_getDeviceCount = driver_count
+torch.cuda._lazy_init = lazy_init
+
+from advtransfer.attacks.job import attack_job
+from advtransfer.jobs import job
+from advtransfer.lots.job import attempts_job
+from advtransfer.training import train_classifier
+from advtransfer.data import load_dataset
+from advtransfer.zero_shot import soft_labels_job
+
+tmp = Path(sys.argv[1])
+data = {"name": "digits", "data_dir": str(tmp / "data"), "download": False, "train_limit": None,
+        "test_limit": 120, "options": {}}
+splits = load_dataset(**data)
+recipe = {"epochs": 3, "batch_size": 32, "optimizer": "adam", "lr": 3e-3, "data_on_device": True}
+report = {}
+
+# A training on the CPU where a GPU is visible: it must leave CUDA alone.
+for name, excluded in (("standard", None), ("zero_shot", 0)):
+    out = tmp / name
+    train_classifier(splits, "mlp", excluded, recipe, out, out / "model.pt", out / "history.csv", accelerator="cpu")
+report["training"] = {"calls": sorted(set(calls)), "initialised": torch.cuda.is_initialized()}
+
+# Inference jobs given no GPU by the pool (a job with the resource gpu=0), in a process without
+# Lightning (which sets PYTORCH_NVML_BASED_CUDA_CHECK).
+calls.clear()
+os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
+os.environ.update(CUDA_VISIBLE_DEVICES="0", ADVTRANSFER_GPU_LOCKS=str(tmp / "locks"))
+smk = SimpleNamespace(log=[str(tmp / "job.log")], resources={"gpu": 0}, threads=1)
+with job(smk):
+    seen = os.environ["CUDA_VISIBLE_DEVICES"]
+    model = str(tmp / "standard" / "model.pt")
+    soft_labels_job(data, str(tmp / "zero_shot" / "model.pt"), model, 0, str(tmp / "soft.npz"))
+    for attack, params in (("pgd", {"eps": 76.5, "eps_step": 25.5, "max_iter": 3}), ("lots", {"limit": 64})):
+        attack_job(data, model, attack, params, 20, 20, str(tmp / f"{attack}.csv"), str(tmp / f"{attack}.npz"))
+    attempts_job(data, model, {"dataset": "digits"}, ["LOTS"], ["logits"], ["untargeted"], 3, 64,
+                 str(tmp / "attempts.csv"))
+report["inference"] = {"calls": sorted(set(calls)), "initialised": torch.cuda.is_initialized(), "seen": seen}
+print(json.dumps(report))
+"""
+
+
+def test_cpu_jobs_never_start_cuda(tmp_path):
+    """A training with accelerator "cpu" (data_on_device asked for, a GPU visible) starts no CUDA;
+    soft-label, attack and LOTS jobs given no GPU do not even query the driver."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    env.pop("SLURM_JOB_ID", None)
+    run = subprocess.run([sys.executable, "-c", NO_CUDA_PROBE, str(tmp_path)], capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.splitlines()[-1])
+    training, inference = report["training"], report["inference"]
+    assert training == {"calls": [], "initialised": False}, training
+    assert inference == {"calls": [], "initialised": False, "seen": ""}, inference

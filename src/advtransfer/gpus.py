@@ -168,6 +168,17 @@ def _check_cuda_not_initialised() -> None:
 
 
 @contextlib.contextmanager
+def hidden():
+    """No GPU visible while the block runs: for work meant for the CPU in a process that may see GPUs
+    (a training with ``accelerator="cpu"``). Where a GPU is visible, torch's optimisers (Adam, …)
+    look up the current GPU stream at every step and so start CUDA: a context on the GPU, memory
+    taken from whichever job holds it. Lightning counts devices through NVML, which reads
+    ``CUDA_VISIBLE_DEVICES`` at each call, so this holds as long as CUDA has not started."""
+    with _visible(""):
+        yield
+
+
+@contextlib.contextmanager
 def _visible(value: str):
     saved = os.environ.get("CUDA_VISIBLE_DEVICES")
     os.environ["CUDA_VISIBLE_DEVICES"] = value

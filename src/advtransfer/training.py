@@ -8,6 +8,7 @@ one exists, keeps a per-epoch history CSV and writes the final weights atomicall
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -24,6 +25,7 @@ import torch
 from lightning.pytorch.plugins.environments import LightningEnvironment
 from torch.nn import functional as F
 
+from advtransfer import gpus
 from advtransfer.defences import Defence, build_defence
 from advtransfer.io import atomic_path, load_torch, wrote
 from advtransfer.model_io import load_classifier, load_weights, save_classifier  # noqa: F401 (re-exported)
@@ -229,9 +231,6 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     test_loader = splits.test_loader(excluded, max(r.batch_size, 256))
     if r.channels_last:
         module.model.to(memory_format=torch.channels_last)
-    if r.data_on_device and torch.cuda.is_available() and r.devices == 1 and hasattr(train_loader, "to"):
-        train_loader.to("cuda")
-        test_loader.to("cuda")
 
     # The checkpoint folder holds this job's own checkpoints when it resumes: no warning about that.
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
@@ -256,15 +255,22 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     if not terminal:
         callbacks.append(EpochPrinter())
     devices = r.devices if devices is None else devices
-    trainer = L.Trainer(
-        max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
-        # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
-        # Snakemake retries and resumes instead.
-        plugins=[LightningEnvironment()], precision=r.precision, logger=False, callbacks=callbacks,
-        enable_progress_bar=terminal, enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
-    )
-    trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=test_loader,
-                ckpt_path=str(last) if last.exists() else None, weights_only=True)
+    # A CPU training sees no GPU: nothing in it starts CUDA (advtransfer.gpus.hidden).
+    with gpus.hidden() if accelerator == "cpu" else contextlib.nullcontext():
+        trainer = L.Trainer(
+            max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
+            # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
+            # Snakemake retries and resumes instead.
+            plugins=[LightningEnvironment()], precision=r.precision, logger=False, callbacks=callbacks,
+            enable_progress_bar=terminal, enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
+        )
+        # Only a one-GPU training moves the data: a CPU training (accelerator "cpu", or no GPU) never starts CUDA.
+        if r.data_on_device and devices == 1 and hasattr(train_loader, "to"):
+            if trainer.strategy.root_device.type == "cuda":
+                train_loader.to(trainer.strategy.root_device)
+                test_loader.to(trainer.strategy.root_device)
+        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=test_loader,
+                    ckpt_path=str(last) if last.exists() else None, weights_only=True)
     if trainer.global_rank == 0:
         save_classifier(module, model_path, excluded=excluded, class_names=splits_class_names(splits, excluded))
     history = callbacks[1].rows
