@@ -133,3 +133,23 @@ def test_lots_comparison_agrees_with_the_cpu(fixed):
     assert (on_cpu.loc[both, "eps"] == on_gpu.loc[both, "eps"]).mean() >= AGREE  # the line search's integer ε
     l2_cpu, l2_gpu = on_cpu.loc[both, "l2"].mean(), on_gpu.loc[both, "l2"].mean()
     assert abs(l2_gpu - l2_cpu) <= L2_TOLERANCE * l2_cpu, (l2_cpu, l2_gpu)
+
+
+def test_the_gpu_benchmark_counts_the_paper_grid():
+    """benchmarks/gpu.py's arithmetic, which needs no GPU: config/paper.yaml's CIFAR-10 grid is 8
+    architectures × 7 defences × 11 classifiers (10 Raw Zero-Shot, 1 standard), 200 epochs (CapsNet 50);
+    an adversarial-training epoch counts 2 + 10 (PGD steps) vanilla epochs, Gaussian augmentation 2."""
+    import importlib.util
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("gpu_benchmark", root / "benchmarks" / "gpu.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    grid = bench.training_grid(yaml.safe_load((root / "config" / "paper.yaml").read_text()), "cifar10")
+    assert len(grid) == 8 and all(row["jobs"] == 77 for row in grid.values())
+    assert grid["resnet32"] == {"jobs": 77, "epochs": 77 * 200, "weighted_epochs": 11 * 200 * (5 + 12 + 2)}
+    assert grid["capsnet"]["epochs"] == 77 * 50
+    assert bench.gpu_hours(grid, {"resnet32": 3.6}) == {"resnet32": pytest.approx(11 * 200 * 19 * 3.6 / 3600)}
