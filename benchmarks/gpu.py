@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -162,6 +163,7 @@ def project_epoch(splits, architecture: str, recipe: dict, tmp: Path) -> float:
 
     from advtransfer.training import train_classifier
 
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no device banner between the rows
     out = tmp / f"project-{architecture}"
     recipe = {**recipe, "epochs": 2, "data_on_device": True}
     train_classifier(splits, architecture, None, recipe, out, out / "model.pt", out / "history.csv",
@@ -280,7 +282,7 @@ def part_attacks(config: dict, args) -> None:
     from advtransfer.models import build_classifier
 
     torch.manual_seed(0)
-    model = build_classifier("resnet32", 3, 32, 10, [0.5] * 3, [0.25] * 3).to(DEVICE).eval()
+    model = build_classifier(args.attack_model, 3, 32, 10, [0.5] * 3, [0.25] * 3).to(DEVICE).eval()
     g = torch.Generator().manual_seed(1)
     x = torch.randint(0, 256, (args.images, 3, 32, 32), generator=g, dtype=torch.uint8).float().div(255).to(DEVICE)
     with torch.no_grad():
@@ -291,7 +293,7 @@ def part_attacks(config: dict, args) -> None:
     except ImportError as err:
         art = {}
         print(f"ART is not importable ({err}): its column is left empty")
-    print(f"\n(b) attacks on {len(y)} images of an untrained ResNet-32 (labels: its predictions), one batch, "
+    print(f"\n(b) attacks on {len(y)} images of an untrained {args.attack_model} (labels: its predictions), one batch, "
           f"config/paper.yaml's CIFAR-10 parameters; ART on the first {args.art_images}")
     print(f"{'attack':<12}{'ours img/s':>11}{'ART img/s':>11}{'ours/ART':>10}{'success ours / ART':>21}  parameters")
 
@@ -378,6 +380,8 @@ def part_concurrent(config: dict, args, tmp: Path) -> None:
     recipe = {**study.recipe(config, "cifar10", "lenet"), "epochs": args.job_epochs, "data_on_device": True}
     print(f"\n(c) concurrent LeNet training jobs on GPU {device} through the lock pool "
           f"({gpus.SLOTS_ENV}={max(args.jobs)}): {args.job_images} images × {args.job_epochs} epochs each")
+    print("images/s: all jobs' images over the wall time from the first job's start of train_classifier "
+          "(Lightning's setup included) to the last one's end")
     print(f"{'jobs':>5}{'images/s (all jobs)':>21}{'× one job':>11}  GPU utilisation")
     single = None
     for k in args.jobs:
@@ -460,7 +464,8 @@ def main() -> None:
     parser.add_argument("--test-images", type=int, default=CIFAR_TEST, help="(a) test images")
     parser.add_argument("--images", type=int, default=1000, help="(b) images attacked, one batch")
     parser.add_argument("--art-images", type=int, default=1000, help="(b) images ART attacks")
-    parser.add_argument("--job-images", type=int, default=20_000, help="(c) training images per job")
+    parser.add_argument("--attack-model", default="resnet32", help="(b) the attacked architecture (untrained)")
+    parser.add_argument("--job-images", type=int, default=EPOCH, help="(c) training images per job")
     parser.add_argument("--job-epochs", type=int, default=2, help="(c) epochs per job")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2, 4, 8], help="(c) concurrent jobs, in turn")
     parser.add_argument("--steps", type=int, default=50, help="(d) timed steps per architecture")
@@ -468,7 +473,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.train_images, args.test_images = 20_000, 5_000
-        args.art_images, args.job_images, args.steps = 200, 10_000, 30
+        args.art_images, args.steps = 200, 30
     config = yaml.safe_load(args.config.read_text())
     if args.dry_run:
         print(f"{args.config}: the CIFAR-10 training grid (no GPU needed)")
@@ -482,6 +487,7 @@ def main() -> None:
         DEVICE = "cpu"
         args.train_images, args.test_images, args.images, args.art_images = 256, 128, 16, 8
         args.job_images, args.job_epochs, args.steps, args.warmup, args.jobs = 256, 1, 1, 1, [1, 2]
+        args.attack_model = "lenet"
         print("--cpu-check: every part on the CPU at tiny sizes; the figures mean nothing")
     elif not torch.cuda.is_available():
         sys.exit("benchmarks/gpu.py needs a CUDA GPU and torch sees none (torch.cuda.is_available() is False); "
