@@ -1,9 +1,14 @@
 """Which GPUs a job may use: a pool of lock files on a workstation, Slurm's choice on a cluster.
 
 Snakemake counts GPUs (``--resources gpu=N``) but never says which device a job gets. ``claim``
-takes free devices by holding an ``fcntl.flock`` on one lock file per device and sets
+takes free devices by holding an ``fcntl.flock`` on one lock file per device slot and sets
 ``CUDA_VISIBLE_DEVICES`` to them. The kernel drops the locks when the process ends, however it
 ends (``kill -9`` included), so a dead job never keeps a device.
+
+A GPU has one slot unless ``ADVTRANSFER_GPU_SLOTS`` says more: with 4, up to four jobs share each
+GPU (small models that leave most of it idle), each still seeing exactly one device. Slot 0 of a
+device is ``gpu-<id>.lock``, slot k > 0 ``gpu-<id>.slot<k>.lock``; jobs take the lowest free slot
+number over all devices first, so that they spread over the GPUs before doubling up.
 
 The pool is the GPUs ``nvidia-smi`` lists (or those ``CUDA_VISIBLE_DEVICES`` names, or the first
 ``ADVTRANSFER_GPUS`` of them); its lock files live in ``.snakemake/gpu-locks/`` of the working
@@ -24,6 +29,7 @@ from pathlib import Path
 
 LOCKS_ENV = "ADVTRANSFER_GPU_LOCKS"
 COUNT_ENV = "ADVTRANSFER_GPUS"
+SLOTS_ENV = "ADVTRANSFER_GPU_SLOTS"
 
 
 def pool_devices() -> list[str]:
@@ -49,27 +55,44 @@ def _nvidia_smi_devices() -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
+def slots_per_gpu() -> int:
+    """How many jobs may share one GPU: ``ADVTRANSFER_GPU_SLOTS``, 1 when unset."""
+    value = os.environ.get(SLOTS_ENV) or "1"
+    try:
+        slots = int(value)
+    except ValueError:
+        slots = 0
+    if slots < 1:
+        raise ValueError(f"{SLOTS_ENV} must be a whole number ≥ 1 (jobs per GPU), got {value!r}")
+    return slots
+
+
 def lock_dir() -> Path:
     return Path(os.environ.get(LOCKS_ENV) or Path(".snakemake") / "gpu-locks").resolve()
 
 
 @contextlib.contextmanager
-def claim(n: int, devices: list[str], directory: str | Path, poll: float = 1.0):
-    """Hold ``n`` free devices of ``devices`` while the block runs; yields their ids.
+def claim(n: int, devices: list[str], directory: str | Path, poll: float = 1.0, slots: int = 1):
+    """Hold a free slot on each of ``n`` different devices of ``devices`` while the block runs; yields
+    their ids.
 
-    Waits while fewer than ``n`` are free (another job, or another study sharing ``directory``).
+    Each device has ``slots`` slots (jobs that may use it at once). Waits while fewer than ``n``
+    devices have a free slot (other jobs, or another study sharing ``directory``).
     """
+    if slots < 1:
+        raise ValueError(f"slots per GPU must be ≥ 1, got {slots}")
     if n > len(devices):
         raise ValueError(f"a job wants {n} GPUs but only {len(devices)} are visible ({devices})")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     waited = False
     while True:
-        held = _try_lock(n, devices, directory)
+        held = _try_lock(n, devices, directory, slots)
         if held:
             break
         if not waited:
-            print(f"waiting for {n} free GPU(s) of {devices} (locks in {directory})", file=sys.stderr, flush=True)
+            print(f"waiting for {n} free GPU(s) of {devices}, {slots} job(s) per GPU (locks in {directory})",
+                  file=sys.stderr, flush=True)
             waited = True
         time.sleep(poll * random.uniform(0.5, 1.5))
     try:
@@ -79,18 +102,27 @@ def claim(n: int, devices: list[str], directory: str | Path, poll: float = 1.0):
             f.close()  # closing the file releases its lock
 
 
-def _try_lock(n: int, devices: list[str], directory: Path) -> list:
+def lock_file(directory: Path, device: str, slot: int = 0) -> Path:
+    """The lock file of one slot of a device (slot 0: ``gpu-<id>.lock``, as with one slot per GPU)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", device)
+    return Path(directory) / (f"gpu-{name}.lock" if slot == 0 else f"gpu-{name}.slot{slot}.lock")
+
+
+def _try_lock(n: int, devices: list[str], directory: Path, slots: int = 1) -> list:
     held = []
-    for device in devices:
-        f = open(directory / f"gpu-{re.sub(r'[^A-Za-z0-9_.-]', '_', device)}.lock", "a")
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.close()
-            continue
-        held.append((device, f))
-        if len(held) == n:
-            return held
+    for slot in range(slots):  # slot 0 of every device first: jobs spread over the GPUs
+        for device in devices:
+            if any(d == device for d, _ in held):
+                continue
+            f = open(lock_file(directory, device, slot), "a")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.close()
+                continue
+            held.append((device, f))
+            if len(held) == n:
+                return held
     for _, f in held:
         f.close()
     return []
@@ -100,7 +132,8 @@ def _try_lock(n: int, devices: list[str], directory: Path) -> list:
 def job_devices(wanted: int):
     """Give a workflow job ``wanted`` GPUs through ``CUDA_VISIBLE_DEVICES`` while the block runs.
 
-    Under Slurm (``SLURM_JOB_ID``) the devices are Slurm's and nothing changes; in a training
+    Up to ``ADVTRANSFER_GPU_SLOTS`` jobs (default 1) share one GPU. Under Slurm (``SLURM_JOB_ID``)
+    the devices are Slurm's and nothing changes; in a training
     process Lightning started for DDP (``LOCAL_RANK``) the parent holds them. Without GPUs this does
     nothing. A job that wants none does not see the GPUs at all.
     """
@@ -119,8 +152,11 @@ def job_devices(wanted: int):
         with _visible(""):
             yield
         return
-    with claim(wanted, devices, lock_dir()) as ids, _visible(",".join(ids)):
-        print(f"GPUs {ids} of the pool {devices}: CUDA_VISIBLE_DEVICES={','.join(ids)}", file=sys.stderr, flush=True)
+    slots = slots_per_gpu()
+    with claim(wanted, devices, lock_dir(), slots=slots) as ids, _visible(",".join(ids)):
+        shared = f", {slots} jobs per GPU" if slots > 1 else ""
+        print(f"GPUs {ids} of the pool {devices}{shared}: CUDA_VISIBLE_DEVICES={','.join(ids)}",
+              file=sys.stderr, flush=True)
         yield
 
 
@@ -129,6 +165,17 @@ def _check_cuda_not_initialised() -> None:
     if torch is not None and torch.cuda.is_initialized():
         raise RuntimeError("CUDA was initialised before the job's GPUs were chosen; CUDA_VISIBLE_DEVICES "
                            "would have no effect")
+
+
+@contextlib.contextmanager
+def hidden():
+    """No GPU visible while the block runs: for work meant for the CPU in a process that may see GPUs
+    (a training with ``accelerator="cpu"``). Where a GPU is visible, torch's optimisers (Adam, …)
+    look up the current GPU stream at every step and so start CUDA: a context on the GPU, memory
+    taken from whichever job holds it. Lightning counts devices through NVML, which reads
+    ``CUDA_VISIBLE_DEVICES`` at each call, so this holds as long as CUDA has not started."""
+    with _visible(""):
+        yield
 
 
 @contextlib.contextmanager

@@ -8,9 +8,15 @@ import torch
 
 
 def best_device() -> torch.device:
-    """The GPU this job was given (``CUDA_VISIBLE_DEVICES``) when there is one, else the CPU."""
+    """The GPU this job was given (``CUDA_VISIBLE_DEVICES``) when there is one, else the CPU.
+
+    A job given no GPU (``CUDA_VISIBLE_DEVICES`` empty, ``advtransfer.gpus``) does not even ask the
+    CUDA driver (``torch.cuda.is_available`` would load and initialise it).
+    """
     if os.environ.get("ADVTRANSFER_DEVICE"):
         return torch.device(os.environ["ADVTRANSFER_DEVICE"])
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
+        return torch.device("cpu")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 

@@ -25,7 +25,8 @@ def job(smk):
     """Run a Snakemake ``script:`` job: output to its ``log:`` file, on the GPUs its ``gpu`` resource
     asks for, with the CPU threads Snakemake gave it.
 
-    See ``advtransfer.gpus``: one free GPU of the workstation per job, or Slurm's devices on a cluster.
+    See ``advtransfer.gpus``: a free GPU (or a free slot of one, ``ADVTRANSFER_GPU_SLOTS``) of the
+    workstation per job, or Slurm's devices on a cluster.
     """
     use_threads(getattr(smk, "threads", 1))
     with log_to(smk.log[0]), job_devices(int(smk.resources.get("gpu", 0))):

@@ -8,6 +8,7 @@ one exists, keeps a per-epoch history CSV and writes the final weights atomicall
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -24,6 +25,7 @@ import torch
 from lightning.pytorch.plugins.environments import LightningEnvironment
 from torch.nn import functional as F
 
+from advtransfer import gpus
 from advtransfer.data.datamodule import TrainingData
 from advtransfer.defences import Defence, build_defence
 from advtransfer.io import atomic_path, load_torch, wrote
@@ -245,16 +247,18 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     devices = r.devices if devices is None else devices
     # In-memory loaders fetch whole batches in the main process: worker processes would only add copies.
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    trainer = L.Trainer(
-        max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
-        # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
-        # Snakemake retries and resumes instead.
-        plugins=[LightningEnvironment()], precision=r.precision, logger=False, callbacks=callbacks,
-        enable_progress_bar=terminal, enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
-        use_distributed_sampler=False,  # TrainingData shards the training split itself; tests are not split
-    )
-    trainer.fit(module, datamodule=data,
-                ckpt_path=str(last) if last.exists() else None, weights_only=True)
+    # A CPU training sees no GPU: nothing in it starts CUDA (advtransfer.gpus.hidden). The data module
+    # keeps in-memory data on the trainer's own GPU only (data_on_device).
+    with gpus.hidden() if accelerator == "cpu" else contextlib.nullcontext():
+        trainer = L.Trainer(
+            max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
+            # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
+            # Snakemake retries and resumes instead.
+            plugins=[LightningEnvironment()], precision=r.precision, logger=False, callbacks=callbacks,
+            enable_progress_bar=terminal, enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
+            use_distributed_sampler=False,  # TrainingData shards the training split itself; tests are not split
+        )
+        trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.exists() else None, weights_only=True)
     if trainer.global_rank == 0:
         save_classifier(module, model_path, excluded=excluded, class_names=splits_class_names(splits, excluded))
     history = callbacks[1].rows
