@@ -1,0 +1,209 @@
+"""The report's own outputs (README "Outputs"): every table as an HTML page with its caption, the
+training curves and final accuracies of the classifiers, and what the study cost.
+
+Snakemake's report shows an HTML result inside the page and a CSV only as a download link, so each
+table is also written as a small self-contained HTML page.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from advtransfer.figures import save  # noqa: E402
+from advtransfer.io import atomic_path, write_table  # noqa: E402
+
+STANDARD = "none"  # the excluded-class value of the standard classifier (advtransfer.study.STANDARD)
+P_COLUMNS = {"p_value", "p_holm"}
+
+STYLE = """
+body { font-family: sans-serif; margin: 1.5em; color: #111; background: #fff; }
+h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.5em; }
+.caption { max-width: 60em; font-size: 0.9em; line-height: 1.4; }
+table { border-collapse: collapse; font-size: 0.85em; margin-top: 0.8em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
+th { background: #eee; } td:first-child, th:first-child { text-align: left; }
+tr:nth-child(even) td { background: #f7f7f7; }
+.source { font-size: 0.8em; color: #555; }
+"""
+
+
+# --- HTML pages ------------------------------------------------------------------------------------
+
+
+def rst_to_html(text: str) -> str:
+    """The body of a reStructuredText caption rendered as HTML (docutils, as Snakemake renders it)."""
+    from docutils.core import publish_parts
+
+    return publish_parts(text, writer="html", settings_overrides={"report_level": 5})["body"]
+
+
+def format_table(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """Numbers as text: floats with ``digits`` decimals, p-values with 3 significant digits, NaN as –."""
+    out = df.astype(object).copy()
+    for col in df.columns:
+        if pd.api.types.is_float_dtype(df[col]):
+            fmt = "{:.3g}" if col in P_COLUMNS else f"{{:.{digits}f}}"
+            out[col] = [("–" if pd.isna(v) else fmt.format(v)) for v in df[col]]
+        else:
+            out[col] = ["–" if (v is None or (isinstance(v, float) and pd.isna(v))) else v for v in df[col]]
+    return out
+
+
+def html_page(title: str, caption_rst: str, tables: list[tuple[str, pd.DataFrame]], source: str = "") -> str:
+    """A self-contained HTML page: a title, the caption, and each (heading, table)."""
+    parts = [f"<h1>{html.escape(title)}</h1>", f'<div class="caption">{rst_to_html(caption_rst)}</div>']
+    for heading, df in tables:
+        if heading:
+            parts.append(f"<h2>{html.escape(heading)}</h2>")
+        if df.empty:
+            parts.append("<p>(no rows)</p>")
+        else:
+            parts.append(format_table(df).to_html(index=False, border=0, escape=True))
+    if source:
+        parts.append(f'<p class="source">Data: {html.escape(source)}</p>')
+    return ("<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+            + "\n".join(parts) + "\n</body></html>\n")
+
+
+def write_html(text: str, out: str) -> None:
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+
+def html_table_job(csv: str, caption: str, title: str, out: str) -> None:
+    """One table of the study (CSV) as an HTML page with its caption (an .rst file)."""
+    table = pd.read_csv(csv)
+    write_html(html_page(title, Path(caption).read_text(), [("", table)], source=csv), out)
+
+
+# --- training histories ----------------------------------------------------------------------------
+
+
+def classifier_label(excluded) -> str:
+    """'standard' for the classifier of all N classes, 'without class i' for C₋ᵢ (method §1.1)."""
+    return "standard" if str(excluded) == STANDARD else f"without class {excluded}"
+
+
+def accuracy_table(histories: list[dict]) -> pd.DataFrame:
+    """Final test accuracy of every classifier (method §1.6): one row per history.
+
+    ``histories``: dicts with dataset, architecture, defence, excluded (``none`` or a class) and
+    ``history`` (a table with epoch, train_loss, test_accuracy, lr, seconds). Accuracies are on the
+    classifier's own classes; train_seconds sums the epochs' seconds.
+    """
+    rows = []
+    for h in histories:
+        df = h["history"]
+        best = df["test_accuracy"].idxmax()
+        rows.append({
+            "dataset": h["dataset"], "architecture": h["architecture"], "defence": h["defence"],
+            "classifier": classifier_label(h["excluded"]),
+            "epochs": int(df["epoch"].iloc[-1]),
+            "final_test_accuracy": float(df["test_accuracy"].iloc[-1]),
+            "best_test_accuracy": float(df["test_accuracy"].max()),
+            "best_epoch": int(df["epoch"].loc[best]),
+            "final_train_loss": float(df["train_loss"].iloc[-1]),
+            "train_seconds": float(df["seconds"].sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def training_curves(histories: list[tuple[str, pd.DataFrame]], title: str):
+    """Training loss and test accuracy against epoch, one line per classifier (the standard one in black)."""
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
+    cmap = plt.get_cmap("tab10")
+    for k, (label, df) in enumerate(histories):
+        style = {"color": "black", "lw": 2.0} if label == "standard" else {"color": cmap(k % 10), "lw": 1.0}
+        loss_ax.plot(df["epoch"], df["train_loss"], marker=".", label=label, **style)
+        acc_ax.plot(df["epoch"], 100 * df["test_accuracy"], marker=".", label=label, **style)
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("training loss (mean over the epoch, no unit)")
+    acc_ax.set_xlabel("epoch")
+    acc_ax.set_ylabel("test accuracy (%, own classes)")
+    for ax in (loss_ax, acc_ax):
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    acc_ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
+    fig.suptitle(f"{title}: training curves", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves_job(histories: list[str], excluded: list[str], title: str, out: str) -> None:
+    """The training-curve figure of one (dataset, architecture, defence): its N + 1 classifiers."""
+    curves = [(classifier_label(e), pd.read_csv(p)) for e, p in zip(excluded, histories)]
+    save(training_curves(curves, title), out)
+
+
+def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: str) -> None:
+    """The table of every classifier's final test accuracy."""
+    table = accuracy_table([{**k, "history": pd.read_csv(p)} for k, p in zip(keys, histories)])
+    write_table(table, out_csv, out_md)
+
+
+# --- the study and its cost ------------------------------------------------------------------------
+
+
+def cost_table(benchmarks: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per rule: jobs, total and longest wall time (s), peak memory (MB), from Snakemake's benchmark
+    files; ``benchmarks`` maps each file's path below ``results/benchmarks/`` (its first folder
+    is the rule) to its table. The last row, ``all``, sums the jobs and times."""
+    rows = [{"rule": Path(path).parts[0], "s": float(df["s"].iloc[0]), "max_rss": float(df["max_rss"].iloc[0])}
+            for path, df in benchmarks.items()]
+    if not rows:
+        return pd.DataFrame(columns=["rule", "jobs", "total_s", "longest_s", "peak_rss_mb"])
+    df = pd.DataFrame(rows)
+    per_rule = df.groupby("rule", sort=True).agg(jobs=("s", "size"), total_s=("s", "sum"), longest_s=("s", "max"),
+                                                 peak_rss_mb=("max_rss", "max")).reset_index()
+    total = {"rule": "all", "jobs": len(df), "total_s": df["s"].sum(), "longest_s": df["s"].max(),
+             "peak_rss_mb": df["max_rss"].max()}
+    return pd.concat([per_rule, pd.DataFrame([total])], ignore_index=True)
+
+
+def hours_minutes(seconds: float) -> str:
+    minutes = int(round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{seconds / 60:.1f} min"
+
+
+def study_table(preset: str, grid: pd.DataFrame, cost: pd.DataFrame) -> pd.DataFrame:
+    """The study at a glance: preset, grid (``grid``: dataset, architecture, defence rows) and cost."""
+    total = cost[cost["rule"] == "all"]
+    jobs = int(total["jobs"].iloc[0]) if len(total) else 0
+    seconds = float(total["total_s"].iloc[0]) if len(total) else 0.0
+    rows = [("preset (config file)", preset)]
+    for dataset, part in grid.groupby("dataset", sort=False):
+        rows.append((f"{dataset}: architectures", ", ".join(dict.fromkeys(part["architecture"]))))
+        rows.append((f"{dataset}: defences", ", ".join(dict.fromkeys(part["defence"]))))
+    rows += [("jobs with a benchmark", str(jobs)),
+             ("sum of their wall times", f"{hours_minutes(seconds)} ({seconds:.0f} s)")]
+    return pd.DataFrame(rows, columns=["what", "value"])
+
+
+def read_benchmarks(folder: str, datasets: list[str]) -> dict[str, pd.DataFrame]:
+    """The benchmark files below ``folder`` that belong to ``datasets`` (or to no dataset, e.g. the
+    aggregation jobs), keyed by their path below ``folder``."""
+    found = {}
+    for path in sorted(Path(folder).rglob("*.tsv")):
+        rel = path.relative_to(folder)
+        if len(rel.parts) > 2 and rel.parts[1] not in datasets:
+            continue
+        found[str(rel)] = pd.read_csv(path, sep="\t")
+    return found
+
+
+def study_job(preset: str, grid: list[list[str]], benchmarks: str, caption: str, out_csv: str, out_html: str) -> None:
+    """The study summary page: the preset, its grid, and jobs and wall time by rule."""
+    grid_df = pd.DataFrame(grid, columns=["dataset", "architecture", "defence"])
+    cost = cost_table(read_benchmarks(benchmarks, list(dict.fromkeys(grid_df["dataset"]))))
+    write_table(cost, out_csv)
+    study = study_table(preset, grid_df, cost)
+    write_html(html_page("The study and its cost", Path(caption).read_text(),
+                         [("Study", study), ("Jobs and wall time by rule", cost)], source=out_csv), out_html)
