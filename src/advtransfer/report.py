@@ -21,14 +21,15 @@ from advtransfer.io import atomic_path, write_table  # noqa: E402
 
 STANDARD = "none"  # the excluded-class value of the standard classifier (advtransfer.study.STANDARD)
 P_COLUMNS = {"p_value", "p_holm"}
+NUM = ' class="num"'
 
 STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #111; background: #fff; }
 h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.5em; }
 .caption { max-width: 60em; font-size: 0.9em; line-height: 1.4; }
 table { border-collapse: collapse; font-size: 0.85em; margin-top: 0.8em; }
-th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
-th { background: #eee; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #eee; } .num { text-align: right; white-space: nowrap; }
 tr:nth-child(even) td { background: #f7f7f7; }
 .source { font-size: 0.8em; color: #555; }
 """
@@ -56,6 +57,19 @@ def format_table(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     return out
 
 
+def html_table(df: pd.DataFrame) -> str:
+    """An HTML table of ``df`` (values escaped; numeric columns right-aligned)."""
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    text = format_table(df)
+
+    def cells(values, tag):
+        return "".join(f"<{tag}{NUM if num else ''}>{html.escape(str(v))}</{tag}>"
+                       for v, num in zip(values, numeric))
+
+    rows = "\n".join(f"<tr>{cells(row, 'td')}</tr>" for row in text.itertuples(index=False))
+    return f"<table>\n<thead><tr>{cells(df.columns, 'th')}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
+
+
 def html_page(title: str, caption_rst: str, tables: list[tuple[str, pd.DataFrame]], source: str = "") -> str:
     """A self-contained HTML page: a title, the caption, and each (heading, table)."""
     parts = [f"<h1>{html.escape(title)}</h1>", f'<div class="caption">{rst_to_html(caption_rst)}</div>']
@@ -65,7 +79,7 @@ def html_page(title: str, caption_rst: str, tables: list[tuple[str, pd.DataFrame
         if df.empty:
             parts.append("<p>(no rows)</p>")
         else:
-            parts.append(format_table(df).to_html(index=False, border=0, escape=True))
+            parts.append(html_table(df))
     if source:
         parts.append(f'<p class="source">Data: {html.escape(source)}</p>')
     return ("<!doctype html>\n<html><head><meta charset=\"utf-8\">"
@@ -153,19 +167,20 @@ def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: s
 
 
 def cost_table(benchmarks: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per rule: jobs, total and longest wall time (s), peak memory (MB), from Snakemake's benchmark
-    files; ``benchmarks`` maps each file's path below ``results/benchmarks/`` (its first folder
-    is the rule) to its table. The last row, ``all``, sums the jobs and times."""
-    rows = [{"rule": Path(path).parts[0], "s": float(df["s"].iloc[0]), "max_rss": float(df["max_rss"].iloc[0])}
+    """Per kind of job: jobs, total and longest wall time (s), peak memory (MB), from Snakemake's
+    benchmark files; ``benchmarks`` maps each file's path below ``results/benchmarks/`` (its first
+    folder is the kind: train, soft_labels, attack, ...) to its table. The last row, ``all``, sums
+    the jobs and times."""
+    rows = [{"kind": Path(path).parts[0], "s": float(df["s"].iloc[0]), "max_rss": float(df["max_rss"].iloc[0])}
             for path, df in benchmarks.items()]
     if not rows:
-        return pd.DataFrame(columns=["rule", "jobs", "total_s", "longest_s", "peak_rss_mb"])
+        return pd.DataFrame(columns=["kind", "jobs", "total_s", "longest_s", "peak_rss_mb"])
     df = pd.DataFrame(rows)
-    per_rule = df.groupby("rule", sort=True).agg(jobs=("s", "size"), total_s=("s", "sum"), longest_s=("s", "max"),
+    per_kind = df.groupby("kind", sort=True).agg(jobs=("s", "size"), total_s=("s", "sum"), longest_s=("s", "max"),
                                                  peak_rss_mb=("max_rss", "max")).reset_index()
-    total = {"rule": "all", "jobs": len(df), "total_s": df["s"].sum(), "longest_s": df["s"].max(),
+    total = {"kind": "all", "jobs": len(df), "total_s": df["s"].sum(), "longest_s": df["s"].max(),
              "peak_rss_mb": df["max_rss"].max()}
-    return pd.concat([per_rule, pd.DataFrame([total])], ignore_index=True)
+    return pd.concat([per_kind, pd.DataFrame([total])], ignore_index=True).round(2)
 
 
 def hours_minutes(seconds: float) -> str:
@@ -175,7 +190,7 @@ def hours_minutes(seconds: float) -> str:
 
 def study_table(preset: str, grid: pd.DataFrame, cost: pd.DataFrame) -> pd.DataFrame:
     """The study at a glance: preset, grid (``grid``: dataset, architecture, defence rows) and cost."""
-    total = cost[cost["rule"] == "all"]
+    total = cost[cost["kind"] == "all"]
     jobs = int(total["jobs"].iloc[0]) if len(total) else 0
     seconds = float(total["total_s"].iloc[0]) if len(total) else 0.0
     rows = [("preset (config file)", preset)]
@@ -200,10 +215,10 @@ def read_benchmarks(folder: str, datasets: list[str]) -> dict[str, pd.DataFrame]
 
 
 def study_job(preset: str, grid: list[list[str]], benchmarks: str, caption: str, out_csv: str, out_html: str) -> None:
-    """The study summary page: the preset, its grid, and jobs and wall time by rule."""
+    """The study summary page: the preset, its grid, and jobs and wall time by kind of job."""
     grid_df = pd.DataFrame(grid, columns=["dataset", "architecture", "defence"])
     cost = cost_table(read_benchmarks(benchmarks, list(dict.fromkeys(grid_df["dataset"]))))
     write_table(cost, out_csv)
     study = study_table(preset, grid_df, cost)
     write_html(html_page("The study and its cost", Path(caption).read_text(),
-                         [("Study", study), ("Jobs and wall time by rule", cost)], source=out_csv), out_html)
+                         [("Study", study), ("Jobs and wall time by kind of job", cost)], source=out_csv), out_html)

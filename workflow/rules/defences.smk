@@ -6,10 +6,10 @@ rule table2:
     input:
         rules.aggregate.output.per_class,
     output:
-        table2=report(f"{R}/tables/table2.csv", category="Defences", labels={"table": "Table 2"}),
+        table2=f"{R}/tables/table2.csv",
         table2_md=f"{R}/tables/table2.md",
         figures=[
-            report(f"{R}/figures/{d}/defences.png", category="Defences", labels={"figure": "DBM and AM per defence", "dataset": d})
+            report(f"{R}/figures/{d}/defences.png", caption="../report/defences.rst", category="Defences", labels={"figure": "DBM and AM per defence", "dataset": d})
             for d in defended_datasets()
         ],
     params:

@@ -80,7 +80,7 @@ rule lots_comparison:
     input:
         LOTS_TABLES,
     output:
-        table=report(f"{R}/tables/lots_comparison.csv", category="LOTS", labels={"table": "FGS, FGV, HC and LOTS"}),
+        table=f"{R}/tables/lots_comparison.csv",
         table_md=f"{R}/tables/lots_comparison.md",
     params:
         code=code("lots_comparison"),
@@ -123,6 +123,7 @@ rule lots_figure:
     output:
         report(
             f"{R}/figures/{{dataset}}/{{architecture}}_lots.png",
+            caption="../report/lots_figure.rst",
             category="LOTS",
             labels={"figure": "LOTS visualisation (paper 2 Figs 1, 3)", "dataset": "{dataset}", "architecture": "{architecture}"},
         ),

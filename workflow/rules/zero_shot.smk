@@ -50,7 +50,7 @@ rule aggregate:
         metric_files(),
     output:
         per_class=f"{R}/tables/metrics_per_class.csv",
-        table1=report(f"{R}/tables/table1.csv", category="Raw Zero-Shot", labels={"table": "Table 1"}),
+        table1=f"{R}/tables/table1.csv",
         table1_md=f"{R}/tables/table1.md",
     params:
         code=code("aggregate"),
@@ -73,11 +73,13 @@ rule zero_shot_figures:
     output:
         isomap=report(
             f"{R}/figures/{{dataset}}/{{architecture}}_isomap.png",
+            caption="../report/isomap.rst",
             category="Raw Zero-Shot",
             labels={"figure": "Isomap (Fig 3)", "dataset": "{dataset}", "architecture": "{architecture}"},
         ),
         histograms=report(
             f"{R}/figures/{{dataset}}/{{architecture}}_histograms.png",
+            caption="../report/histograms.rst",
             category="Raw Zero-Shot",
             labels={"figure": "Histograms (Fig 4)", "dataset": "{dataset}", "architecture": "{architecture}"},
         ),

@@ -1,0 +1,190 @@
+# The report (README "Outputs"): every table as an HTML page with its caption, the training curves
+# and final accuracies of the classifiers, paper vs ours, and the study's cost. Captions are the .rst
+# files of workflow/report/. Render with:  snakemake --report results/report.html  (or .zip)
+# The logic lives in advtransfer.report and advtransfer.paper.
+
+REPORT_RST = Path(workflow.basedir) / "report"
+# A caption for report(...) (relative to this file), and the same file for a job that reads it.
+caption = lambda name: f"../report/{name}.rst"
+caption_file = lambda name: str(REPORT_RST / f"{name}.rst")
+
+# The tables of the study shown as HTML pages: name (results/tables/<name>.csv) -> category, title.
+REPORT_TABLES = {
+    "table1": ("Raw Zero-Shot", "Table 1: DBM and AM per architecture"),
+    "metrics_per_class": ("Raw Zero-Shot", "DBM and AM per excluded class"),
+    "accuracies": ("Training", "Final test accuracy of every classifier"),
+    **({"table2": ("Defences", "Table 2: defences vs vanilla (paired t-tests)")} if defended_datasets() else {}),
+    **(
+        {
+            "attacks_per_class": ("Attacks", "Attack results per class"),
+            "table3": ("Attacks", "Table 3: DBM and AM vs Mean L2 (Pearson)"),
+        }
+        if attacked_datasets()
+        else {}
+    ),
+    **({"lots_comparison": ("LOTS", "FGS, FGV, HC and LOTS (paper 2's comparison)")} if LOTS_TABLES else {}),
+}
+# Every classifier: (dataset, architecture, defence, excluded), excluded "none" for the standard one.
+CLASSIFIERS = [
+    (d, a, f, e) for d, a, f in study.models(config) for e in [study.STANDARD, *study.excluded_classes(config, d)]
+]
+TRAINING_FIGURES = [f"{R}/figures/{d}/training/{a}/{f}.png" for d, a, f in study.models(config)]
+# Paper 2's Table 1 row "Basic LeNet" has a counterpart where the study runs LOTS on MNIST's lenet_caffe.
+PAPER2 = ("mnist", "lenet_caffe", "vanilla")
+PAPER2_TABLES = [f"{R}/lots/{d}/{a}/{f}/{t}.csv" for d, a, f, t in study.lots_tables(config) if (d, a, f) == PAPER2]
+# Paper 1's claims are checked on the tables the study makes (Tables 2 and 3 only with defences, attacks).
+PAPER1_INPUTS = {
+    "table1": f"{R}/tables/table1.csv",
+    **({"table2": f"{R}/tables/table2.csv"} if defended_datasets() else {}),
+    **({"table3": f"{R}/tables/table3.csv"} if attacked_datasets() else {}),
+}
+# This stage's targets for `rule all`.
+report_targets = lambda: [
+    *[f"{R}/report/{name}.html" for name in REPORT_TABLES],
+    *TRAINING_FIGURES,
+    f"{R}/report/paper1_claims.html",
+    *([f"{R}/report/paper2_lenet.html"] if PAPER2_TABLES else []),
+    f"{R}/report/study.html",
+]
+
+
+for _name, (_category, _title) in REPORT_TABLES.items():
+
+    rule:
+        name:
+            f"html_{_name}"
+        input:
+            table=f"{R}/tables/{_name}.csv",
+            caption=caption_file(_name),
+        output:
+            report(f"{R}/report/{_name}.html", caption=caption(_name), category=_category, labels={"table": _title}),
+        params:
+            title=_title,
+            code=code("html_table"),
+        conda:
+            CONDA_ENV
+        log:
+            f"logs/report/{_name}.log",
+        script:
+            "../scripts/html_table.py"
+
+
+rule training_curves:
+    input:
+        lambda w: [
+            history_path(w.dataset, w.architecture, w.defence, e)
+            for e in [study.STANDARD, *study.excluded_classes(config, w.dataset)]
+        ],
+    output:
+        report(
+            f"{R}/figures/{{dataset}}/training/{{architecture}}/{{defence}}.png",
+            caption=caption("training_curves"),
+            category="Training",
+            labels={"figure": "training curves", "dataset": "{dataset}", "architecture": "{architecture}", "defence": "{defence}"},
+        ),
+    params:
+        excluded=lambda w: [study.STANDARD, *study.excluded_classes(config, w.dataset)],
+        title=lambda w: f"{w.dataset} / {w.architecture} / {w.defence}",
+        code=code("training_curves"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/report/training/{dataset}/{architecture}/{defence}.log",
+    script:
+        "../scripts/training_curves.py"
+
+
+rule accuracies:
+    input:
+        [history_path(*c) for c in CLASSIFIERS],
+    output:
+        csv=f"{R}/tables/accuracies.csv",
+        md=f"{R}/tables/accuracies.md",
+    params:
+        classifiers=[dict(zip(["dataset", "architecture", "defence", "excluded"], c)) for c in CLASSIFIERS],
+        code=code("accuracies"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/report/accuracies.log",
+    script:
+        "../scripts/accuracies.py"
+
+
+rule paper1_claims:
+    input:
+        unpack(lambda w: PAPER1_INPUTS),
+        caption=caption_file("paper1_claims"),
+    output:
+        csv=f"{R}/tables/paper1_claims.csv",
+        md=f"{R}/tables/paper1_claims.md",
+        html=report(
+            f"{R}/report/paper1_claims.html",
+            caption=caption("paper1_claims"),
+            category="Paper vs ours",
+            labels={"table": "Paper 1's claims, checked"},
+        ),
+    params:
+        code=code("paper1_claims"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/report/paper1_claims.log",
+    script:
+        "../scripts/paper1_claims.py"
+
+
+rule paper2_lenet:
+    input:
+        lots=f"{R}/tables/lots_comparison.csv",
+        history=history_path(*PAPER2, study.STANDARD),
+        caption=caption_file("paper2_lenet"),
+    output:
+        csv=f"{R}/tables/paper2_lenet.csv",
+        md=f"{R}/tables/paper2_lenet.md",
+        html=report(
+            f"{R}/report/paper2_lenet.html",
+            caption=caption("paper2_lenet"),
+            category="Paper vs ours",
+            labels={"table": "Paper 2, Table 1 (Basic LeNet) vs ours"},
+        ),
+    params:
+        code=code("paper2_lenet"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/report/paper2_lenet.log",
+    script:
+        "../scripts/paper2_lenet.py"
+
+
+rule study_summary:
+    input:
+        # everything else the study makes, so that every benchmark file is written when this job runs
+        done=[
+            *zero_shot_targets(),
+            *defence_targets(),
+            *attack_targets(),
+            *lots_targets(),
+            *[t for t in report_targets() if not t.endswith("/study.html")],
+        ],
+        caption=caption_file("study"),
+    output:
+        csv=f"{R}/tables/cost.csv",
+        html=report(
+            f"{R}/report/study.html",
+            caption=caption("study"),
+            category="Study",
+            labels={"table": "the study and its cost"},
+        ),
+    params:
+        preset=", ".join(str(f) for f in workflow.configfiles),
+        grid=[list(m) for m in study.models(config)],
+        benchmarks=f"{R}/benchmarks",
+        code=code("study_summary"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/report/study.log",
+    script:
+        "../scripts/study_summary.py"
