@@ -38,14 +38,14 @@ PAPER1_INPUTS = {
     **({"table2": f"{R}/tables/table2.csv"} if defended_datasets() else {}),
     **({"table3": f"{R}/tables/table3.csv"} if attacked_datasets() else {}),
 }
-# This stage's targets for `rule all`.
-report_targets = lambda: [
+# The report's pages and figures; with the study summary, this stage's targets for `rule all`.
+REPORT_PAGES = [
     *[f"{R}/report/{name}.html" for name in REPORT_TABLES],
     *TRAINING_FIGURES,
     f"{R}/report/paper1_claims.html",
     *([f"{R}/report/paper2_lenet.html"] if PAPER2_TABLES else []),
-    f"{R}/report/study.html",
 ]
+report_targets = lambda: [*REPORT_PAGES, f"{R}/report/study.html"]
 
 
 for _name, (_category, _title) in REPORT_TABLES.items():
@@ -166,7 +166,7 @@ rule study_summary:
             *defence_targets(),
             *attack_targets(),
             *lots_targets(),
-            *[t for t in report_targets() if not t.endswith("/study.html")],
+            *REPORT_PAGES,
         ],
         caption=caption_file("study"),
     output:
