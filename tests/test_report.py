@@ -19,12 +19,13 @@ def history(accuracies, losses=None) -> pd.DataFrame:
 
 def test_html_page_shows_the_table_and_its_caption():
     table = pd.DataFrame({"architecture": ["mlp", "convnet"], "dbm_mean": [0.123456, math.nan],
-                          "p_holm": [0.000123456, 0.5], "n": [10, 9]})
+                          "p_holm": [0.000123456, 0.5], "n": pd.array([10, None], dtype="Int64")})
     page = html_page("Table 1 <test>", "**Lower DBM** = a denser cluster; AM in [0, 2].", [("", table)],
                      source="results/tables/table1.csv")
     assert "<table>" in page and '<th class="num">dbm_mean</th>' in page and "<td>mlp</td>" in page
     assert '<td class="num">0.1235</td>' in page and '<td class="num">–</td>' in page  # NaN shown as a dash
     assert '<td class="num">0.000123</td>' in page  # p-values: 3 significant digits
+    assert "NA" not in page and '<td class="num">10</td>' in page  # a missing integer is a dash too
     assert "<strong>Lower DBM</strong>" in page  # the caption's reStructuredText rendered
     assert "Table 1 &lt;test&gt;" in page and "results/tables/table1.csv" in page
 

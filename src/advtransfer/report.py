@@ -53,7 +53,7 @@ def format_table(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
             fmt = "{:.3g}" if col in P_COLUMNS else f"{{:.{digits}f}}"
             out[col] = [("–" if pd.isna(v) else fmt.format(v)) for v in df[col]]
         else:
-            out[col] = ["–" if (v is None or (isinstance(v, float) and pd.isna(v))) else v for v in df[col]]
+            out[col] = ["–" if v is None or (not isinstance(v, str) and pd.isna(v)) else v for v in df[col]]
     return out
 
 
