@@ -69,27 +69,34 @@ for _name, (_category, _title) in REPORT_TABLES.items():
             "../scripts/html_table.py"
 
 
+# One job draws every model's figure (they are small): one submission on a cluster, not one per model.
 rule training_curves:
     input:
-        lambda w: [
-            history_path(w.dataset, w.architecture, w.defence, e)
-            for e in [study.STANDARD, *study.excluded_classes(config, w.dataset)]
-        ],
+        [history_path(*c) for c in CLASSIFIERS],
     output:
-        report(
-            f"{R}/figures/{{dataset}}/training/{{architecture}}/{{defence}}.png",
-            caption=caption("training_curves"),
-            category="Training",
-            labels={"figure": "training curves", "dataset": "{dataset}", "architecture": "{architecture}", "defence": "{defence}"},
-        ),
+        [
+            report(
+                path,
+                caption=caption("training_curves"),
+                category="Training",
+                labels={"figure": "training curves", "dataset": d, "architecture": a, "defence": f},
+            )
+            for (d, a, f), path in zip(study.models(config), TRAINING_FIGURES)
+        ],
     params:
-        excluded=lambda w: [study.STANDARD, *study.excluded_classes(config, w.dataset)],
-        title=lambda w: f"{w.dataset} / {w.architecture} / {w.defence}",
+        figures=[
+            {
+                "title": f"{d} / {a} / {f}",
+                "excluded": [study.STANDARD, *study.excluded_classes(config, d)],
+                "histories": [history_path(d, a, f, e) for e in [study.STANDARD, *study.excluded_classes(config, d)]],
+            }
+            for d, a, f in study.models(config)
+        ],
         code=code("training_curves"),
     conda:
         CONDA_ENV
     log:
-        "logs/report/training/{dataset}/{architecture}/{defence}.log",
+        "logs/report/training_curves.log",
     script:
         "../scripts/training_curves.py"
 

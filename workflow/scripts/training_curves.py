@@ -2,4 +2,5 @@ from advtransfer.jobs import job
 from advtransfer.report import training_curves_job
 
 with job(snakemake):
-    training_curves_job(list(snakemake.input), snakemake.params.excluded, snakemake.params.title, snakemake.output[0])
+    for figure, out in zip(snakemake.params.figures, snakemake.output):
+        training_curves_job(figure["histories"], figure["excluded"], figure["title"], out)
