@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from advtransfer.report import (accuracy_table, cost_table, html_page, read_benchmarks, study_table,
-                                training_curves, training_curves_job)
+from advtransfer.report import accuracy_table, cost_table, html_page, read_benchmarks, study_table
+from advtransfer.training_curves import training_curves, training_curves_job
 
 
 def history(accuracies, losses=None) -> pd.DataFrame:
@@ -76,7 +76,7 @@ def test_cost_table_sums_jobs_and_times_per_rule(tmp_path):
     grid = pd.DataFrame([["digits", "mlp", "vanilla"], ["digits", "mlp", "label_smoothing"]],
                         columns=["dataset", "architecture", "defence"])
     study = dict(study_table("config.yaml", grid, cost).values.tolist())
-    assert study["preset (config file)"] == "config.yaml"
+    assert study["preset"] == "config.yaml"
     assert study["digits: defences"] == "vanilla, label_smoothing"
     assert study["jobs with a benchmark"] == "3" and study["sum of their wall times"] == "0.9 min (55 s)"
 
@@ -102,3 +102,18 @@ def test_every_caption_is_valid_restructured_text():
     assert len(captions) >= 15
     for path in captions:
         publish_parts(path.read_text(), writer="html", settings_overrides={"halt_level": 2, "report_level": 2})
+
+
+def test_the_preset_is_told_by_content(tmp_path):
+    from advtransfer.presets import CUSTOM, preset_names
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config.yaml").write_text("datasets: {digits: {}}\n")
+    (tmp_path / "config" / "mnist.yaml").write_text("datasets: {mnist: {}}\n")
+    copy = tmp_path / "elsewhere.yaml"
+    copy.write_text("datasets: {mnist: {}}\n")
+    other = tmp_path / "mine.yaml"
+    other.write_text("datasets: {mnist: {train_limit: 10}}\n")
+    assert preset_names([tmp_path / "config.yaml"], tmp_path) == "config.yaml"
+    assert preset_names([str(copy)], tmp_path) == "config/mnist.yaml"
+    assert preset_names([other, copy], tmp_path) == f"{CUSTOM}, config/mnist.yaml"

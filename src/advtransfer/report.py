@@ -1,5 +1,6 @@
-"""The report's own outputs (README "Outputs"): every table as an HTML page with its caption, the
-training curves and final accuracies of the classifiers, and what the study cost.
+"""The report's own tables (README "The report"): every table as an HTML page with its caption, the
+final accuracies of the classifiers, and what the study cost. The training curves are in
+``advtransfer.training_curves``.
 
 Snakemake's report shows an HTML result inside the page and a CSV only as a download link, so each
 table is also written as a small self-contained HTML page.
@@ -10,14 +11,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from advtransfer.figures import save  # noqa: E402
-from advtransfer.io import atomic_path, write_table  # noqa: E402
+from advtransfer.io import atomic_path, write_table
 
 STANDARD = "none"  # the excluded-class value of the standard classifier (advtransfer.study.STANDARD)
 P_COLUMNS = {"p_value", "p_holm"}
@@ -98,7 +94,7 @@ def html_table_job(csv: str, caption: str, title: str, out: str) -> None:
     write_html(html_page(title, Path(caption).read_text(), [("", table)], source=csv), out)
 
 
-# --- training histories ----------------------------------------------------------------------------
+# --- training histories: final accuracies ----------------------------------------------------------------------------
 
 
 def classifier_label(excluded) -> str:
@@ -128,33 +124,6 @@ def accuracy_table(histories: list[dict]) -> pd.DataFrame:
             "train_seconds": float(df["seconds"].sum()),
         })
     return pd.DataFrame(rows)
-
-
-def training_curves(histories: list[tuple[str, pd.DataFrame]], title: str):
-    """Training loss and test accuracy against epoch, one line per classifier (the standard one in black)."""
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
-    cmap = plt.get_cmap("tab10")
-    for k, (label, df) in enumerate(histories):
-        style = {"color": "black", "lw": 2.0} if label == "standard" else {"color": cmap(k % 10), "lw": 1.0}
-        loss_ax.plot(df["epoch"], df["train_loss"], marker=".", label=label, **style)
-        acc_ax.plot(df["epoch"], 100 * df["test_accuracy"], marker=".", label=label, **style)
-    loss_ax.set_xlabel("epoch")
-    loss_ax.set_ylabel("training loss (mean over the epoch, no unit)")
-    acc_ax.set_xlabel("epoch")
-    acc_ax.set_ylabel("test accuracy (%, own classes)")
-    for ax in (loss_ax, acc_ax):
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-    acc_ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
-    fig.suptitle(f"{title}: training curves", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def training_curves_job(histories: list[str], excluded: list[str], title: str, out: str) -> None:
-    """The training-curve figure of one (dataset, architecture, defence): its N + 1 classifiers."""
-    curves = [(classifier_label(e), pd.read_csv(p)) for e, p in zip(excluded, histories)]
-    save(training_curves(curves, title), out)
 
 
 def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: str) -> None:
@@ -193,7 +162,7 @@ def study_table(preset: str, grid: pd.DataFrame, cost: pd.DataFrame) -> pd.DataF
     total = cost[cost["kind"] == "all"]
     jobs = int(total["jobs"].iloc[0]) if len(total) else 0
     seconds = float(total["total_s"].iloc[0]) if len(total) else 0.0
-    rows = [("preset (config file)", preset)]
+    rows = [("preset", preset)]
     for dataset, part in grid.groupby("dataset", sort=False):
         rows.append((f"{dataset}: architectures", ", ".join(dict.fromkeys(part["architecture"]))))
         rows.append((f"{dataset}: defences", ", ".join(dict.fromkeys(part["defence"]))))

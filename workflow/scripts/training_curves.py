@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.report import training_curves_job
+from advtransfer.training_curves import training_curves_job
 
 with job(snakemake):
     for figure, out in zip(snakemake.params.figures, snakemake.output):
