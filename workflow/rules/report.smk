@@ -1,7 +1,10 @@
 # The report (README "Outputs"): every table as an HTML page with its caption, the training curves
 # and final accuracies of the classifiers, paper vs ours, and the study's cost. Captions are the .rst
 # files of workflow/report/. Render with:  snakemake --report results/report.html  (or .zip)
-# The logic lives in advtransfer.report and advtransfer.paper.
+# The logic lives in advtransfer.report, advtransfer.training_curves, advtransfer.paper and
+# advtransfer.presets.
+
+from advtransfer.presets import preset_names
 
 REPORT_RST = Path(workflow.basedir) / "report"
 # A caption for report(...) (relative to this file), and the same file for a job that reads it.
@@ -185,7 +188,8 @@ rule study_summary:
             labels={"table": "the study and its cost"},
         ),
     params:
-        preset=", ".join(str(f) for f in workflow.configfiles),
+        # by content: the same config under another name or path re-runs nothing
+        preset=preset_names(workflow.configfiles, Path(workflow.basedir).parent),
         grid=[list(m) for m in study.models(config)],
         benchmarks=f"{R}/benchmarks",
         code=code("study_summary"),
