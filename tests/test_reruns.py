@@ -61,6 +61,11 @@ def rules(jobs):
     return Counter(rule for rule, _ in jobs)
 
 
+# After a change to the attack tables, the report's pages of those tables, paper 1's claims (on
+# Table 3) and the study summary (which runs last) follow.
+ATTACK_REPORT = {"html_attacks_per_class": 1, "html_table3": 1, "paper1_claims": 1, "study_summary": 1}
+
+
 def test_no_edit_runs_nothing(study):
     assert plan(study) == []
 
@@ -74,7 +79,8 @@ def test_an_attack_parameter_reruns_that_attack_and_its_tables_only(study):
         config["datasets"]["digits"]["attacks"]["params"]["fgm"]["eps"] = 51.0
 
     jobs = plan(study, edit)
-    assert rules(jobs) == {"attack": ONE_ATTACK, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1, "all": 1}
+    assert rules(jobs) == {"attack": ONE_ATTACK, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1,
+                           **ATTACK_REPORT, "all": 1}
     assert {w["attack"] for rule, w in jobs if rule == "attack"} == {"fgm"}
 
 
@@ -82,7 +88,7 @@ def test_a_figure_setting_reruns_the_figures_only(study):
     def edit(config):
         config["figures"]["isomap_max_points"] = 40
 
-    assert rules(plan(study, edit)) == {"zero_shot_figures": FIGURES, "all": 1}
+    assert rules(plan(study, edit)) == {"zero_shot_figures": FIGURES, "study_summary": 1, "all": 1}
 
 
 def test_the_seed_reruns_all_training_and_what_follows(study):
@@ -114,13 +120,15 @@ def test_a_figure_code_edit_reruns_the_figure_jobs_only(study):
     with edited(study, "figures.py", None, "\nFIGURE_EDIT = 1\n"):
         counts = rules(plan(study))
     assert counts["zero_shot_figures"] == FIGURES
-    assert set(counts) <= {"zero_shot_figures", "correlation_figures", "defence_figures", "lots_figure", "all"}, counts
+    figure_jobs = {"zero_shot_figures", "correlation_figures", "defence_figures", "lots_figure", "training_curves"}
+    assert set(counts) <= figure_jobs | {"study_summary", "all"}, counts
 
 
 def test_an_attack_module_edit_reruns_that_attack_and_what_follows(study):
     with edited(study, "attacks/fgm.py", None, "\nATTACK_EDIT = 1\n"):
         jobs = plan(study)
-    assert rules(jobs) == {"attack": ONE_ATTACK, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1, "all": 1}
+    assert rules(jobs) == {"attack": ONE_ATTACK, "attacks_per_class": 1, "table3": 1, "correlation_figures": 1,
+                           **ATTACK_REPORT, "all": 1}
     assert {w["attack"] for rule, w in jobs if rule == "attack"} == {"fgm"}
 
 

@@ -208,6 +208,30 @@ def _perturbation(ax, difference, bound: float):
     return ax.imshow(difference.mean(axis=0), cmap="seismic", vmin=-bound, vmax=bound)
 
 
+# -- training ------------------------------------------------------------------------------------------
+
+def training_curves(histories, title: str):
+    """Training curves (method §2.2): loss and test accuracy against epoch of the N + 1 classifiers of
+    one (dataset, architecture, defence), the standard one in black; ``histories``: (label, history table)."""
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
+    cmap = plt.get_cmap("tab10")
+    for k, (label, df) in enumerate(histories):
+        style = {"color": "black", "lw": 2.0} if label == "standard" else {"color": cmap(k % 10), "lw": 1.0}
+        loss_ax.plot(df["epoch"], df["train_loss"], marker=".", label=label, **style)
+        acc_ax.plot(df["epoch"], 100 * df["test_accuracy"], marker=".", label=label, **style)
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("training loss (mean over the epoch, no unit)")
+    acc_ax.set_xlabel("epoch")
+    acc_ax.set_ylabel("test accuracy (%, own classes)")
+    for ax in (loss_ax, acc_ax):
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    acc_ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
+    fig.suptitle(f"{title}: training curves", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # -- the figure jobs ---------------------------------------------------------------------------------
 
 def zero_shot_figures_job(soft_labels: list[str], class_names: list[str], title: str, isomap_out: str,
@@ -258,3 +282,13 @@ def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str) -> N
                                          class_names=class_names)
     names = [class_names[p] for p in predicted.tolist()]
     save(lots_figure(images[:n], layers, kinds, panels, names, class_names), out)
+
+
+def training_curves_job(histories: list[str], excluded: list[str], title: str, out: str) -> None:
+    """The training-curve figure of one (dataset, architecture, defence): its N + 1 classifiers."""
+    import pandas as pd
+
+    from advtransfer.tables import classifier_label
+
+    curves = [(classifier_label(e), pd.read_csv(p)) for e, p in zip(excluded, histories)]
+    save(training_curves(curves, title), out)

@@ -14,6 +14,7 @@ import pandas as pd
 from advtransfer.catalog import TECHNIQUES
 from advtransfer.io import write_table
 from advtransfer.statistics import holm, mean, paired_test, pearson, std
+from advtransfer.study import STANDARD
 
 PER_CLASS_KEYS = ["dataset", "architecture", "defence", "excluded_class"]
 MODEL_KEYS = ["dataset", "architecture", "defence"]
@@ -189,3 +190,41 @@ def lots_comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> 
               for key, group in attempts.groupby(MODEL_KEYS, sort=False)]
     table = pd.concat(tables, ignore_index=True)
     write_table(table[MODEL_KEYS + [c for c in table.columns if c not in MODEL_KEYS]], out_csv, out_md)
+
+
+# -- the classifiers' accuracies -----------------------------------------------------------------------
+
+
+def classifier_label(excluded) -> str:
+    """'standard' for the classifier of all N classes, 'without class i' for C₋ᵢ (method §1.1)."""
+    return "standard" if str(excluded) == STANDARD else f"without class {excluded}"
+
+
+def accuracy_table(histories: list[dict]) -> pd.DataFrame:
+    """Final test accuracy of every classifier (method §1.6): one row per history.
+
+    ``histories``: dicts with dataset, architecture, defence, excluded (``none`` or a class) and
+    ``history`` (a table with epoch, train_loss, test_accuracy, lr, seconds). Accuracies are on the
+    classifier's own classes; train_seconds sums the epochs' seconds.
+    """
+    rows = []
+    for h in histories:
+        df = h["history"]
+        best = df["test_accuracy"].idxmax()
+        rows.append({
+            "dataset": h["dataset"], "architecture": h["architecture"], "defence": h["defence"],
+            "classifier": classifier_label(h["excluded"]),
+            "epochs": int(df["epoch"].iloc[-1]),
+            "final_test_accuracy": float(df["test_accuracy"].iloc[-1]),
+            "best_test_accuracy": float(df["test_accuracy"].max()),
+            "best_epoch": int(df["epoch"].loc[best]),
+            "final_train_loss": float(df["train_loss"].iloc[-1]),
+            "train_seconds": float(df["seconds"].sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: str) -> None:
+    """The table of every classifier's final test accuracy."""
+    table = accuracy_table([{**k, "history": pd.read_csv(p)} for k, p in zip(keys, histories)])
+    write_table(table, out_csv, out_md)

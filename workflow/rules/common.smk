@@ -7,8 +7,8 @@ import sys
 # advtransfer from src/ beside the workflow, so code versions and jobs see the same code.
 SRC = str(Path(workflow.basedir).parent / "src")
 sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (SRC, os.environ.get("PYTHONPATH")) if p
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 )
 
 from snakemake.utils import validate, min_version
@@ -91,6 +91,17 @@ wildcard_constraints:
     klass=r"\d+",
 
 
+# Every classifier: (dataset, architecture, defence, excluded), excluded "none" for the standard one.
+CLASSIFIERS = [
+    (d, a, f, e)
+    for d, a, f in study.models(config)
+    for e in [study.STANDARD, *study.excluded_classes(config, d)]
+]
+TRAINING_FIGURES = [
+    f"{R}/figures/{d}/training/{a}/{f}.png" for d, a, f in study.models(config)
+]
+
+
 def trained(file, standard=False, defence=None):
     """Input function: rule train's ``file`` ("model" or "history") for the job's dataset and
     architecture: the standard classifier, or the one without the job's class ``klass``.
@@ -101,6 +112,28 @@ def trained(file, standard=False, defence=None):
         defence=defence or w.defence,
         excluded=study.STANDARD if standard else w.klass,
     )
+
+
+def history_of(dataset, architecture, defence, excluded):
+    """Rule train's history of one classifier."""
+    return rules.train.output.history.format(
+        dataset=dataset, architecture=architecture, defence=defence, excluded=excluded
+    )
+
+
+def study_outputs():
+    """Every table and figure of the study (not the report's pages): the targets of `rule all`."""
+    return [
+        *rules.aggregate.output,
+        *outputs(rules.zero_shot_figures.output.isomap, figure_rows()),
+        *outputs(rules.zero_shot_figures.output.histograms, figure_rows()),
+        *(rules.table2.output if defended_datasets() else []),
+        *rules.defence_figures.output,
+        *(rules.table3.output if attacked_datasets() else []),
+        *rules.correlation_figures.output,
+        *(rules.lots_comparison.output if lots_rows() else []),
+        *outputs(rules.lots_figure.output[0], lots_figure_rows()),
+    ]
 
 
 def train_inputs(w):

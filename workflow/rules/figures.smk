@@ -14,6 +14,7 @@ rule zero_shot_figures:
     output:
         isomap=report(
             f"{R}/figures/{{dataset}}/{{architecture}}_isomap.png",
+            caption="../report/isomap.rst",
             category="Raw Zero-Shot",
             labels={
                 "figure": "Isomap (Fig 3)",
@@ -23,6 +24,7 @@ rule zero_shot_figures:
         ),
         histograms=report(
             f"{R}/figures/{{dataset}}/{{architecture}}_histograms.png",
+            caption="../report/histograms.rst",
             category="Raw Zero-Shot",
             labels={
                 "figure": "Histograms (Fig 4)",
@@ -53,6 +55,7 @@ rule defence_figures:
         [
             report(
                 f"{R}/figures/{d}/defences.png",
+                caption="../report/defences.rst",
                 category="Defences",
                 labels={"figure": "DBM and AM per defence", "dataset": d},
             )
@@ -80,6 +83,7 @@ rule correlation_figures:
         [
             report(
                 f"{R}/figures/{d}/correlation_{attack}.png",
+                caption="../report/correlation.rst",
                 category="Attacks",
                 labels={
                     "figure": "metrics vs Mean L2 (Figs 5, 6)",
@@ -113,6 +117,7 @@ rule lots_figure:
     output:
         report(
             f"{R}/figures/{{dataset}}/{{architecture}}_lots.png",
+            caption="../report/lots_figure.rst",
             category="LOTS",
             labels={
                 "figure": "LOTS visualisation (paper 2 Figs 1, 3)",
@@ -141,3 +146,43 @@ rule lots_figure:
         code=model_code("lots_figure"),
     script:
         "../scripts/lots_figure.py"
+
+
+# One job draws every model's figure (they are small): one submission on a cluster, not one per model.
+rule training_curves:
+    input:
+        [history_of(*c) for c in CLASSIFIERS],
+    output:
+        [
+            report(
+                path,
+                caption="../report/training_curves.rst",
+                category="Training",
+                labels={
+                    "figure": "training curves",
+                    "dataset": d,
+                    "architecture": a,
+                    "defence": f,
+                },
+            )
+            for (d, a, f), path in zip(study.models(config), TRAINING_FIGURES)
+        ],
+    log:
+        "logs/report/training_curves.log",
+    conda:
+        CONDA_ENV
+    params:
+        figures=[
+            {
+                "title": f"{d} / {a} / {f}",
+                "excluded": [study.STANDARD, *study.excluded_classes(config, d)],
+                "histories": [
+                    history_of(d, a, f, e)
+                    for e in [study.STANDARD, *study.excluded_classes(config, d)]
+                ],
+            }
+            for d, a, f in study.models(config)
+        ],
+        code=code("training_curves"),
+    script:
+        "../scripts/training_curves.py"

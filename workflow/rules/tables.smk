@@ -7,11 +7,7 @@ rule aggregate:
         outputs(rules.metrics.output[0], grid()),
     output:
         per_class=f"{R}/tables/metrics_per_class.csv",
-        table1=report(
-            f"{R}/tables/table1.csv",
-            category="Raw Zero-Shot",
-            labels={"table": "Table 1"},
-        ),
+        table1=f"{R}/tables/table1.csv",
         table1_md=f"{R}/tables/table1.md",
     log:
         "logs/aggregate/table1.log",
@@ -29,9 +25,7 @@ rule table2:
     input:
         rules.aggregate.output.per_class,
     output:
-        table2=report(
-            f"{R}/tables/table2.csv", category="Defences", labels={"table": "Table 2"}
-        ),
+        table2=f"{R}/tables/table2.csv",
         table2_md=f"{R}/tables/table2.md",
     log:
         "logs/aggregate/table2.log",
@@ -49,11 +43,7 @@ rule attacks_per_class:
     input:
         outputs(rules.attack.output.samples, attack_rows()),
     output:
-        report(
-            f"{R}/tables/attacks_per_class.csv",
-            category="Attacks",
-            labels={"table": "attacks per class"},
-        ),
+        f"{R}/tables/attacks_per_class.csv",
     log:
         "logs/aggregate/attacks_per_class.log",
     benchmark:
@@ -72,9 +62,7 @@ rule table3:
         attacks=rules.attacks_per_class.output[0],
         metrics=rules.aggregate.output.per_class,
     output:
-        table3=report(
-            f"{R}/tables/table3.csv", category="Attacks", labels={"table": "Table 3"}
-        ),
+        table3=f"{R}/tables/table3.csv",
         table3_md=f"{R}/tables/table3.md",
     log:
         "logs/aggregate/table3.log",
@@ -92,11 +80,7 @@ rule lots_comparison:
     input:
         outputs(rules.lots.output[0], lots_rows()),
     output:
-        table=report(
-            f"{R}/tables/lots_comparison.csv",
-            category="LOTS",
-            labels={"table": "FGS, FGV, HC and LOTS"},
-        ),
+        table=f"{R}/tables/lots_comparison.csv",
         table_md=f"{R}/tables/lots_comparison.md",
     log:
         "logs/aggregate/lots_comparison.log",
@@ -108,3 +92,23 @@ rule lots_comparison:
         code=code("lots_comparison"),
     script:
         "../scripts/lots_comparison.py"
+
+
+rule accuracies:
+    input:
+        [history_of(*c) for c in CLASSIFIERS],
+    output:
+        csv=f"{R}/tables/accuracies.csv",
+        md=f"{R}/tables/accuracies.md",
+    log:
+        "logs/report/accuracies.log",
+    conda:
+        CONDA_ENV
+    params:
+        classifiers=[
+            dict(zip(["dataset", "architecture", "defence", "excluded"], c))
+            for c in CLASSIFIERS
+        ],
+        code=code("accuracies"),
+    script:
+        "../scripts/accuracies.py"

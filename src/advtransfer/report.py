@@ -1,0 +1,154 @@
+"""The report's own tables (README "The report"): every table as an HTML page with its caption, the
+final accuracies of the classifiers, and what the study cost. The training curves are in
+``advtransfer.training_curves``.
+
+Snakemake's report shows an HTML result inside the page and a CSV only as a download link, so each
+table is also written as a small self-contained HTML page.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from advtransfer.io import atomic_path, write_table
+
+P_COLUMNS = {"p_value", "p_holm"}
+NUM = ' class="num"'
+
+STYLE = """
+body { font-family: sans-serif; margin: 1.5em; color: #111; background: #fff; }
+h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.5em; }
+.caption { max-width: 60em; font-size: 0.9em; line-height: 1.4; }
+table { border-collapse: collapse; font-size: 0.85em; margin-top: 0.8em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #eee; } .num { text-align: right; white-space: nowrap; }
+tr:nth-child(even) td { background: #f7f7f7; }
+.source { font-size: 0.8em; color: #555; }
+"""
+
+
+# --- HTML pages ------------------------------------------------------------------------------------
+
+
+def rst_to_html(text: str) -> str:
+    """The body of a reStructuredText caption rendered as HTML (docutils, as Snakemake renders it)."""
+    from docutils.core import publish_parts
+
+    return publish_parts(text, writer="html", settings_overrides={"report_level": 5})["body"]
+
+
+def format_table(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """Numbers as text: floats with ``digits`` decimals, p-values with 3 significant digits, NaN as –."""
+    out = df.astype(object).copy()
+    for col in df.columns:
+        if pd.api.types.is_float_dtype(df[col]):
+            fmt = "{:.3g}" if col in P_COLUMNS else f"{{:.{digits}f}}"
+            out[col] = [("–" if pd.isna(v) else fmt.format(v)) for v in df[col]]
+        else:
+            out[col] = ["–" if v is None or (not isinstance(v, str) and pd.isna(v)) else v for v in df[col]]
+    return out
+
+
+def html_table(df: pd.DataFrame) -> str:
+    """An HTML table of ``df`` (values escaped; numeric columns right-aligned)."""
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    text = format_table(df)
+
+    def cells(values, tag):
+        return "".join(f"<{tag}{NUM if num else ''}>{html.escape(str(v))}</{tag}>"
+                       for v, num in zip(values, numeric))
+
+    rows = "\n".join(f"<tr>{cells(row, 'td')}</tr>" for row in text.itertuples(index=False))
+    return f"<table>\n<thead><tr>{cells(df.columns, 'th')}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
+
+
+def html_page(title: str, caption_rst: str, tables: list[tuple[str, pd.DataFrame]], source: str = "") -> str:
+    """A self-contained HTML page: a title, the caption, and each (heading, table)."""
+    parts = [f"<h1>{html.escape(title)}</h1>", f'<div class="caption">{rst_to_html(caption_rst)}</div>']
+    for heading, df in tables:
+        if heading:
+            parts.append(f"<h2>{html.escape(heading)}</h2>")
+        if df.empty:
+            parts.append("<p>(no rows)</p>")
+        else:
+            parts.append(html_table(df))
+    if source:
+        parts.append(f'<p class="source">Data: {html.escape(source)}</p>')
+    return ("<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+            + "\n".join(parts) + "\n</body></html>\n")
+
+
+def write_html(text: str, out: str) -> None:
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+
+def html_table_job(csv: str, caption: str, title: str, out: str) -> None:
+    """One table of the study (CSV) as an HTML page with its caption (an .rst file)."""
+    table = pd.read_csv(csv)
+    write_html(html_page(title, Path(caption).read_text(), [("", table)], source=csv), out)
+
+
+# --- the study and its cost ------------------------------------------------------------------------
+
+
+def cost_table(benchmarks: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per kind of job: jobs, total and longest wall time (s), peak memory (MB), from Snakemake's
+    benchmark files; ``benchmarks`` maps each file's path below ``results/benchmarks/`` (its first
+    folder is the kind: train, soft_labels, attack, ...) to its table. The last row, ``all``, sums
+    the jobs and times."""
+    rows = [{"kind": Path(path).parts[0], "s": float(df["s"].iloc[0]), "max_rss": float(df["max_rss"].iloc[0])}
+            for path, df in benchmarks.items()]
+    if not rows:
+        return pd.DataFrame(columns=["kind", "jobs", "total_s", "longest_s", "peak_rss_mb"])
+    df = pd.DataFrame(rows)
+    per_kind = df.groupby("kind", sort=True).agg(jobs=("s", "size"), total_s=("s", "sum"), longest_s=("s", "max"),
+                                                 peak_rss_mb=("max_rss", "max")).reset_index()
+    total = {"kind": "all", "jobs": len(df), "total_s": df["s"].sum(), "longest_s": df["s"].max(),
+             "peak_rss_mb": df["max_rss"].max()}
+    return pd.concat([per_kind, pd.DataFrame([total])], ignore_index=True).round(2)
+
+
+def hours_minutes(seconds: float) -> str:
+    minutes = int(round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{seconds / 60:.1f} min"
+
+
+def study_table(preset: str, grid: pd.DataFrame, cost: pd.DataFrame) -> pd.DataFrame:
+    """The study at a glance: preset, grid (``grid``: dataset, architecture, defence rows) and cost."""
+    total = cost[cost["kind"] == "all"]
+    jobs = int(total["jobs"].iloc[0]) if len(total) else 0
+    seconds = float(total["total_s"].iloc[0]) if len(total) else 0.0
+    rows = [("preset", preset)]
+    for dataset, part in grid.groupby("dataset", sort=False):
+        rows.append((f"{dataset}: architectures", ", ".join(dict.fromkeys(part["architecture"]))))
+        rows.append((f"{dataset}: defences", ", ".join(dict.fromkeys(part["defence"]))))
+    rows += [("jobs with a benchmark", str(jobs)),
+             ("sum of their wall times", f"{hours_minutes(seconds)} ({seconds:.0f} s)")]
+    return pd.DataFrame(rows, columns=["what", "value"])
+
+
+def read_benchmarks(folder: str, datasets: list[str]) -> dict[str, pd.DataFrame]:
+    """The benchmark files below ``folder`` that belong to ``datasets`` (or to no dataset, e.g. the
+    aggregation jobs), keyed by their path below ``folder``."""
+    found = {}
+    for path in sorted(Path(folder).rglob("*.tsv")):
+        rel = path.relative_to(folder)
+        if len(rel.parts) > 2 and rel.parts[1] not in datasets:
+            continue
+        found[str(rel)] = pd.read_csv(path, sep="\t")
+    return found
+
+
+def study_job(preset: str, grid: list[list[str]], benchmarks: str, caption: str, out_csv: str, out_html: str) -> None:
+    """The study summary page: the preset, its grid, and jobs and wall time by kind of job."""
+    grid_df = pd.DataFrame(grid, columns=["dataset", "architecture", "defence"])
+    cost = cost_table(read_benchmarks(benchmarks, list(dict.fromkeys(grid_df["dataset"]))))
+    write_table(cost, out_csv)
+    study = study_table(preset, grid_df, cost)
+    write_html(html_page("The study and its cost", Path(caption).read_text(),
+                         [("Study", study), ("Jobs and wall time by kind of job", cost)], source=out_csv), out_html)
