@@ -29,7 +29,7 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 def dry_run_seconds(configfile: Path, workdir: Path) -> tuple[float, int]:
     """Wall time of ``snakemake -n`` with the Slurm profile, and the number of jobs it lists."""
     cmd = [SNAKEMAKE, "-n", "--quiet", "rules", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--directory",
-           str(workdir), "--configfile", str(configfile), "--profile", str(PROFILE)]
+           str(workdir), "--configfile", str(configfile), "--workflow-profile", str(PROFILE)]
     start = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - start

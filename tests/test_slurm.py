@@ -60,7 +60,7 @@ def run_study(workdir: Path, *args: str) -> pd.DataFrame:
 
 def test_slurm_run_equals_local_run(cluster, tmp_path):
     local = run_study(tmp_path / "local")
-    on_slurm = run_study(tmp_path / "slurm", "--profile", str(PROFILE), *NO_ACCOUNTING, *QUICK)
+    on_slurm = run_study(tmp_path / "slurm", "--workflow-profile", str(PROFILE), *NO_ACCOUNTING, *QUICK)
 
     # Same seed, same data, same CPU: training is deterministic and the numbers are identical here;
     # the tolerance allows only for another thread count inside a Slurm job on other machines.

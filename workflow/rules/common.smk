@@ -65,8 +65,13 @@ def model_code(script):
 
 
 # A run that allows no GPU (the default profile's `gpu: 0`) gives its jobs none: they run on the CPU.
-_GPU_LIMIT = workflow.global_resources.get("gpu")
-NO_GPU = _GPU_LIMIT is not None and _GPU_LIMIT.value == 0
+# The main process decides; a job's own Snakemake process (on a cluster node) inherits the decision.
+if workflow.is_main_process:
+    _GPU_LIMIT = workflow.global_resources.get("gpu")
+    NO_GPU = _GPU_LIMIT is not None and _GPU_LIMIT.value == 0
+    os.environ.update(ADVTRANSFER_NO_GPU=str(int(NO_GPU)))
+else:
+    NO_GPU = os.environ.get("ADVTRANSFER_NO_GPU") == "1"
 
 
 def gpus(n):
