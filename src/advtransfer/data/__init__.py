@@ -66,16 +66,17 @@ class ImageSplits:
 
     # The loader protocol the training and evaluation code uses (a folder-backed source such as
     # Sub-ImageNet implements the same five methods with torch DataLoaders).
-    def train_loader(self, excluded: int | None, batch_size: int, seed: int = 0, transform_set=None) -> "TensorLoader":
+    def train_loader(self, excluded: int | None, batch_size: int, seed: int = 0, transform_set=None,
+                     batches: int | None = None) -> "TensorLoader":
         """Shuffled batches of the training split without class ``excluded``, labels remapped.
 
         ``transform_set(x, y) -> (x, y)`` changes the uint8 training set first (e.g. Gaussian
-        augmentation).
+        augmentation); ``batches``: batches per epoch (``TensorLoader``).
         """
         x, y = exclude_class(self.train_x, self.train_y, excluded)
         if transform_set is not None:
             x, y = transform_set(x, y)
-        return TensorLoader(x, y, batch_size, shuffle=True, seed=seed)
+        return TensorLoader(x, y, batch_size, shuffle=True, seed=seed, batches=batches)
 
     def test_loader(self, excluded: int | None, batch_size: int) -> "TensorLoader":
         """The test split without class ``excluded``, labels remapped, in order."""
@@ -150,14 +151,18 @@ def ddp_rank_and_size() -> tuple[int, int]:
 class TensorLoader:
     """Batches of (float images in [0, 1], labels) from in-memory uint8 tensors.
 
-    Shuffling uses a generator seeded by (seed, epoch), so a resumed run sees the same order. Under
-    DDP each process takes its equal share of a shuffled (training) pass.
+    Shuffling uses a generator seeded by (seed, pass), so a resumed run sees the same order. Under
+    DDP each process takes its equal share of a shuffled (training) pass. With ``batches`` an epoch
+    is that many batches of consecutive shuffled passes (a training of a set number of iterations,
+    method §4.9), so epochs need not end with a pass.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0):
-        if batch_size < 1:
-            raise ValueError("batch_size must be ≥ 1")
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
+                 batches: int | None = None):
+        if batch_size < 1 or (batches is not None and batches < 1):
+            raise ValueError("batch_size and batches must be ≥ 1")
         self.x, self.y, self.batch_size, self.shuffle, self.seed = x, y, batch_size, shuffle, seed
+        self.batches = batches if shuffle else None
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -177,18 +182,27 @@ class TensorLoader:
         end = n - 1 if self.shuffle and n > 1 and n % self.batch_size == 1 else n
         return range(0, end, self.batch_size)
 
+    def _order(self, shuffled_pass: int) -> torch.Tensor:
+        """This process's share of the shuffled pass ``shuffled_pass``."""
+        g = torch.Generator().manual_seed(self.seed * 100_003 + shuffled_pass)
+        rank, size = ddp_rank_and_size()
+        return torch.randperm(len(self.y), generator=g)[rank::size][:self._size()].to(self.x.device)
+
     def __len__(self) -> int:
-        return len(self._batch_starts())
+        return self.batches or len(self._batch_starts())
 
     def __iter__(self):
-        n = len(self.y)
-        if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            rank, size = ddp_rank_and_size()
-            order = torch.randperm(n, generator=g)[rank::size][:self._size()].to(self.x.device)
-            self.epoch += 1
-        else:
-            order = None
-        for start in self._batch_starts():
-            idx = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
+        starts = self._batch_starts()
+        if not self.shuffle:
+            for start in starts:
+                yield to_float(self.x[start:start + self.batch_size]), self.y[start:start + self.batch_size]
+            return
+        first = self.epoch * len(self) if self.batches else self.epoch * len(starts)
+        self.epoch += 1
+        order, current = None, None
+        for k in range(first, first + len(self)):
+            shuffled_pass, j = divmod(k, len(starts))
+            if shuffled_pass != current:
+                order, current = self._order(shuffled_pass), shuffled_pass
+            idx = order[starts[j]:starts[j] + self.batch_size]
             yield to_float(self.x[idx]), self.y[idx]
