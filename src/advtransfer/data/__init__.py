@@ -154,7 +154,7 @@ class TensorLoader:
     Shuffling uses a generator seeded by (seed, pass), so a resumed run sees the same order. Under
     DDP each process takes its equal share of a shuffled (training) pass. With ``batches`` an epoch
     is that many batches of consecutive shuffled passes (a training of a set number of iterations,
-    method §4.9), so epochs need not end with a pass.
+    method §4.10), so epochs need not end with a pass.
     """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
