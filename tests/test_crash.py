@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from advtransfer.training import epochs_done
-from workflow_helpers import SNAKEFILE, SNAKEMAKE, digits_config, wait_until, write_config
+from workflow_helpers import SNAKEFILE, SNAKEMAKE, digits_config, processes_in, wait_until, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -43,17 +43,6 @@ def running_scripts(workdir: Path) -> set[str]:
         except OSError:
             continue
     return names
-
-
-def processes_in(workdir: Path) -> list[int]:
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == workdir:
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
 
 
 def trained_epochs(workdir: Path) -> int:

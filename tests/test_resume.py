@@ -12,24 +12,13 @@ import pytest
 import torch
 
 from advtransfer.training import epochs_done
-from workflow_helpers import SNAKEFILE, SNAKEMAKE, digits_config, snakemake, wait_until, write_config
+from workflow_helpers import (SNAKEFILE, SNAKEMAKE, digits_config, processes_in, snakemake, wait_until,
+                              write_config)
 
 pytestmark = pytest.mark.workflow
 
 EPOCHS = 12
 MODEL = "results/models/digits/mlp/vanilla/none"
-
-
-def processes_in(workdir: Path) -> list[int]:
-    """Processes whose working directory is ``workdir`` (Snakemake and its jobs)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == workdir:
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
 
 
 def first_epoch_saved(checkpoint: Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -104,3 +105,15 @@ def digits_config(data_dir: Path, architectures=("mlp",), excluded=(0, 1), recip
     dataset_keys = {"train_limit": 300, "test_limit": 100, **dataset_keys}
     return small_config(data_dir, "digits", {a: recipe for a in architectures}, excluded,
                         isomap_max_points=50, **dataset_keys)
+
+
+def processes_in(workdir: Path) -> list[int]:
+    """Processes whose working directory is ``workdir`` (Snakemake and its jobs)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == workdir:
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
