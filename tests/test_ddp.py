@@ -40,6 +40,6 @@ def test_a_recipe_with_two_devices_trains_with_ddp(tmp_path):
     assert "MEMBER: 1/2" in log and "MEMBER: 2/2" in log  # two processes (on the CPU here)
     assert list(pd.read_csv(tmp_path / model / "history.csv")["epoch"]) == [1, 2]
     # each process takes 200 of the 400 images: 4 steps of 50 per epoch, not 8
-    ckpt = torch.load(tmp_path / model / "checkpoints/last.ckpt", map_location="cpu", weights_only=False)
+    ckpt = torch.load(tmp_path / model / "checkpoints/last.ckpt", map_location="cpu", weights_only=True)
     assert ckpt["global_step"] == 2 * 4
-    assert torch.load(tmp_path / model / "model.pt", weights_only=False)["state_dict"]
+    assert torch.load(tmp_path / model / "model.pt", weights_only=True)["state_dict"]

@@ -67,6 +67,6 @@ def test_killed_training_resumes_from_its_last_epoch(tmp_path):
     reference = pd.read_csv(workdir / "uninterrupted" / MODEL / "history.csv")
     columns = ["epoch", "train_loss", "test_accuracy", "lr"]
     pd.testing.assert_frame_equal(history[columns], reference[columns])
-    weights = torch.load(workdir / target, weights_only=False)["state_dict"]
-    expected = torch.load(workdir / "uninterrupted" / target, weights_only=False)["state_dict"]
+    weights = torch.load(workdir / target, weights_only=True)["state_dict"]
+    expected = torch.load(workdir / "uninterrupted" / target, weights_only=True)["state_dict"]
     assert all(torch.equal(weights[k], expected[k]) for k in expected)

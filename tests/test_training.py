@@ -44,7 +44,7 @@ def trained_weights(tmp_path, architecture="convnet", **options):
     out = tmp_path / "_".join([architecture, *options])
     train_classifier(tiny_splits(), architecture, None, recipe, out, out / "model.pt", out / "history.csv",
                      accelerator="cpu")
-    return torch.load(out / "model.pt", weights_only=False)["state_dict"]
+    return torch.load(out / "model.pt", weights_only=True)["state_dict"]
 
 
 def test_channels_last_trains_the_same_weights(tmp_path):
