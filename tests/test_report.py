@@ -67,19 +67,20 @@ def test_cost_table_sums_jobs_and_times_per_rule(tmp_path):
 
     cost = cost_table({"train/digits/mlp/vanilla/none.tsv": bench(30.0, 900.0),
                        "train/digits/mlp/vanilla/0.tsv": bench(20.0, 1000.0),
-                       "aggregate/table1.tsv": bench(5.0, 200.0)})
-    assert list(cost["kind"]) == ["aggregate", "train", "all"]
+                       "aggregate/table1.tsv": bench(5.0, 200.0),
+                       "table2.tsv": bench(1.0, 100.0)})  # a job of its own: the kind is its name
+    assert list(cost["kind"]) == ["aggregate", "table2", "train", "all"]
     train = cost[cost["kind"] == "train"].iloc[0]
     assert (train["jobs"], train["total_s"], train["longest_s"], train["peak_rss_mb"]) == (2, 50.0, 30.0, 1000.0)
     total = cost[cost["kind"] == "all"].iloc[0]
-    assert (total["jobs"], total["total_s"]) == (3, 55.0)
+    assert (total["jobs"], total["total_s"]) == (4, 56.0)
 
     grid = pd.DataFrame([["digits", "mlp", "vanilla"], ["digits", "mlp", "label_smoothing"]],
                         columns=["dataset", "architecture", "defence"])
     study = dict(study_table("config.yaml", grid, cost).values.tolist())
     assert study["preset"] == "config.yaml"
     assert study["digits: defences"] == "vanilla, label_smoothing"
-    assert study["jobs with a benchmark"] == "3" and study["sum of their wall times"] == "0.9 min (55 s)"
+    assert study["jobs with a benchmark"] == "4" and study["sum of their wall times"] == "0.9 min (56 s)"
 
 
 def test_read_benchmarks_keeps_the_study_datasets(tmp_path):

@@ -99,9 +99,9 @@ def html_table_job(csv: str, caption: str, title: str, out: str) -> None:
 def cost_table(benchmarks: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per kind of job: jobs, total and longest wall time (s), peak memory (MB), from Snakemake's
     benchmark files; ``benchmarks`` maps each file's path below ``results/benchmarks/`` (its first
-    folder is the kind: train, soft_labels, attack, ...) to its table. The last row, ``all``, sums
-    the jobs and times."""
-    rows = [{"kind": Path(path).parts[0], "s": float(df["s"].iloc[0]), "max_rss": float(df["max_rss"].iloc[0])}
+    folder, or its name for a job of its own, is the kind: train, attack, table2, ...) to its
+    table. The last row, ``all``, sums the jobs and times."""
+    rows = [{"kind": Path(Path(path).parts[0]).stem, "s": float(df["s"].iloc[0]), "max_rss": float(df["max_rss"].iloc[0])}
             for path, df in benchmarks.items()]
     if not rows:
         return pd.DataFrame(columns=["kind", "jobs", "total_s", "longest_s", "peak_rss_mb"])

@@ -71,6 +71,8 @@ for _name, (_category, _title) in REPORT_TABLES.items():
             ),
         log:
             f"logs/report/{_name}.log",
+        benchmark:
+            f"{R}/benchmarks/html/{_name}.tsv"
         conda:
             CONDA_ENV
         params:
@@ -95,6 +97,8 @@ rule paper1_claims:
         ),
     log:
         "logs/report/paper1_claims.log",
+    benchmark:
+        f"{R}/benchmarks/paper1_claims.tsv"
     conda:
         CONDA_ENV
     params:
@@ -119,6 +123,8 @@ rule paper2_lenet:
         ),
     log:
         "logs/report/paper2_lenet.log",
+    benchmark:
+        f"{R}/benchmarks/paper2_lenet.tsv"
     conda:
         CONDA_ENV
     params:
@@ -142,6 +148,8 @@ rule study_summary:
         ),
     log:
         "logs/report/study.log",
+    benchmark:
+        f"{R}/benchmarks/study_summary.tsv"
     conda:
         CONDA_ENV
     params:
