@@ -44,6 +44,13 @@ def shuffled_sampler(dataset: Dataset, seed: int = 0, rank: int = 0, world_size:
                               drop_last=True)
 
 
+def own_generator() -> torch.Generator:
+    """A DataLoader's own generator. Without one, every pass over a loader draws its workers' base
+    seed from torch's global generator, so the dropout masks of a training would depend on how many
+    passes (training, test, evaluation) came before."""
+    return torch.Generator().manual_seed(0)
+
+
 def drop_single_last(sampler: Sampler, batch_size: int) -> bool:
     """A shuffled (training) pass skips a last batch of one image: batch norm cannot train on it."""
     return len(sampler) > 1 and len(sampler) % batch_size == 1
@@ -99,7 +106,7 @@ class TensorImages(Dataset):
         """Its batches: the DataLoader's samples are batches of indices (``batch_size=None``), each
         fetched by one ``dataset[indices]``, passed on as they are."""
         return DataLoader(self, sampler=EpochBatches(sampler, batch_size, drop_last), batch_size=None,
-                          collate_fn=as_is)
+                          collate_fn=as_is, generator=own_generator())
 
 
 def tensor_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
