@@ -9,7 +9,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from advtransfer.config import ConfigError, check_config, check_sample_counts
+from advtransfer.config import ConfigError, check_config, check_as_given
 from workflow_helpers import ROOT, SNAKEFILE, SNAKEMAKE
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -21,7 +21,7 @@ def config():
 
 
 def full_check(config):
-    check_sample_counts(config)
+    check_as_given(config)
     validate(config, SCHEMA)
     check_config(config)
 
@@ -32,9 +32,23 @@ def test_default_config_is_valid(config):
 
 
 def test_schema_fills_defaults(config):
-    del config["seed"]
+    del config["seeds"]
     validate(config, SCHEMA)
-    assert config["seed"] == 0
+    assert config["seeds"] == [0]
+
+
+def test_renamed_seed_key_says_what_to_write(config):
+    del config["seeds"]
+    config["seed"] = 3
+    with pytest.raises(ConfigError, match=r"seed: .*seeds: \[3\]"):
+        check_as_given(config)
+
+
+@pytest.mark.parametrize("seeds", [[], [0, 0], [-1]])
+def test_bad_seeds_are_refused(config, seeds):
+    config["seeds"] = seeds
+    with pytest.raises(WorkflowError, match="seeds"):
+        validate(config, SCHEMA)
 
 
 def test_unknown_key_is_named(config):
@@ -107,7 +121,7 @@ def test_more_samples_than_the_test_split_are_refused(config, section, key, valu
 def test_a_configfile_without_datasets_is_refused(tmp_path):
     """`--configfile` naming no datasets must not run the repository's default study instead."""
     empty = tmp_path / "mine.yaml"
-    empty.write_text("seed: 1\n")
+    empty.write_text("seeds: [1]\n")
     run = subprocess.run([SNAKEMAKE, "-n", "--configfile", str(empty), "--directory", str(tmp_path),
                           "--snakefile", str(SNAKEFILE)], capture_output=True, text=True)
     assert run.returncode != 0

@@ -79,10 +79,17 @@ def _known(table: dict, kind: str, name: str, where: str) -> None:
         raise ConfigError(f"{where}: unknown {kind} {name!r}; known: {', '.join(sorted(table))}")
 
 
-def check_sample_counts(config: dict) -> None:
-    """``n_attack`` and ``n_lots`` given in the config take the first test images: no more than the
-    test split (or ``test_limit``) has. Run it before the schema fills in the defaults (1000 and 10:
-    at most, as many as there are)."""
+# Keys of earlier versions, and what replaces them.
+RENAMED = {"seed": "seeds, a list (one training per seed, method §5.1): write `seeds: [{value}]`"}
+
+
+def check_as_given(config: dict) -> None:
+    """The checks on the values as given, before the schema fills in its defaults: renamed keys, and
+    ``n_attack`` and ``n_lots``, which take the first test images: no more than the test split (or
+    ``test_limit``) has (their defaults, 1000 and 10, mean at most as many as there are)."""
+    for key, instead in RENAMED.items():
+        if key in config:
+            raise ConfigError(f"{key}: this key is now {instead.format(value=config[key])}")
     for name, ds in (config.get("datasets") or {}).items():
         test_size = catalog.SPLIT_FACTS.get(name, {}).get("test_size")
         if test_size is None or not isinstance(ds, dict):

@@ -40,6 +40,16 @@ def models(config: dict) -> list[tuple[str, str, str]]:
     return [(d, a, f) for d in config["datasets"] for a in architectures(config, d) for f in defences(config, d, a)]
 
 
+def seeds(config: dict) -> list[int]:
+    """The replicate seeds (method §5.1): every training job and what follows it runs once per seed."""
+    return [int(s) for s in config["seeds"]]
+
+
+def first_seed(config: dict) -> int:
+    """The seed of the figures drawn from one training run (Isomap, histograms, LOTS, training curves)."""
+    return seeds(config)[0]
+
+
 def defended_datasets(config: dict) -> list[str]:
     """Datasets with at least one defence besides vanilla."""
     return sorted({d for d, _, f in models(config) if f != "vanilla"})
@@ -81,8 +91,8 @@ def recipe(config: dict, dataset: str, architecture: str) -> dict:
     return dict(dataset_cfg(config, dataset)["architectures"][architecture]["train"])
 
 
-def train_params(config: dict, dataset: str, architecture: str, defence: str) -> dict:
-    """The training job's plain values: data, recipe, defence and seed (a fine-tuning defence's
+def train_params(config: dict, dataset: str, architecture: str, defence: str, seed: int) -> dict:
+    """The training job's plain values: data, recipe, defence and ``seed`` (a fine-tuning defence's
     starting classifier is the job's input ``base``, ``FINE_TUNED``)."""
     params = defence_params(config, defence, dataset)
     return {
@@ -91,7 +101,7 @@ def train_params(config: dict, dataset: str, architecture: str, defence: str) ->
         "recipe": recipe(config, dataset, architecture),
         "defence": defence,
         "defence_params": params,
-        "seed": int(config["seed"]),
+        "seed": int(seed),
     }
 
 
