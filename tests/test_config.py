@@ -129,6 +129,14 @@ def test_a_configfile_without_datasets_is_refused(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_the_slurm_profile_groups_each_models_jobs():
+    """group-components names the per-model group as the rules spell it, or Snakemake submits every
+    soft-labels, metrics, attack and LOTS job on its own (three times the submissions)."""
+    group = re.search(r'^MODEL_GROUP = "(.+)"$', (ROOT / "workflow/rules/common.smk").read_text(), re.M).group(1)
+    profile = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
+    assert group in [item.rsplit("=", 1)[0] for item in profile["group-components"]]
+
+
 def test_the_default_profile_applies_from_the_repo_root():
     run = subprocess.run([SNAKEMAKE, "-n", "--quiet", "rules"], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
