@@ -25,7 +25,8 @@ def study(tmp_path_factory):
             "image_folder": "my_digits",
             "excluded_classes": [0, 2],
             "architectures": {
-                "tiny": {"model": "own_model.py:TinyNet", "model_kwargs": {"width": 4}, "train": RECIPE},
+                "tiny": {"model": "own_model.py:TinyNet", "model_kwargs": {"width": 4},
+                         "train": {**RECIPE, "epochs": 6, "lr": 1.0e-2}},  # LOTS needs every class right once
                 "mlp": {"train": RECIPE},
             },
         }}}
@@ -53,7 +54,28 @@ def test_editing_the_model_file_reruns_its_jobs_only(study):
     model.write_text(text.replace("class TinyNet", "# a comment only\nclass TinyNet"))
     assert planned_jobs(snakemake(workdir, configfile, "-n").stdout) == []
     model.write_text(text.replace("hidden: int = 32", "hidden: int = 24"))
-    jobs = planned_jobs(snakemake(workdir, configfile, "-n").stdout)
+    try:
+        jobs = planned_jobs(snakemake(workdir, configfile, "-n").stdout)
+    finally:
+        model.write_text(text)
     trained = {(w["architecture"], w["excluded"]) for rule, w in jobs if rule == "train"}
     assert trained == {("tiny", "none"), ("tiny", "0"), ("tiny", "2")}
     assert all(w.get("architecture", "tiny") == "tiny" for _, w in jobs)
+
+
+def test_attacks_and_lots_run_on_the_own_model(study, tmp_path, monkeypatch):
+    """The attack and LOTS jobs' functions on the trained own model (rebuilt from its model.pt)."""
+    from advtransfer.attacks.job import attack_job
+    from advtransfer.lots.job import attempts_job
+
+    workdir, _ = study
+    monkeypatch.chdir(workdir)  # where the config's relative paths (model file, image folder) point
+    model = str(next(Path("results/models/my_digits/tiny").rglob("none/model.pt")))
+    data = {"name": "my_digits", "data_dir": "data", "download": False, "train_limit": None, "test_limit": None,
+            "options": {}, "source": {"image_folder": "my_digits"}}
+    attack_job(data, model, "fgm", {"eps": 16.0}, 10, 16, str(tmp_path / "fgm.csv"), str(tmp_path / "fgm.npz"))
+    assert len(pd.read_csv(tmp_path / "fgm.csv")) == 10
+    attempts_job(data, model, {"dataset": "my_digits", "architecture": "tiny", "defence": "vanilla"}, ["LOTS"],
+                 ["body.hidden", "logits"], ["untargeted"], 2, 256, str(tmp_path / "lots.csv"))
+    attempts = pd.read_csv(tmp_path / "lots.csv")
+    assert set(attempts["layer"]) == {"body.hidden", "logits"} and attempts["origin"].nunique() == 2
