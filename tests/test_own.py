@@ -158,3 +158,21 @@ def test_own_model_code_counts_in_code_versions(tmp_path):
     assert version() != before
     # an installed library counts no more than the ones the package imports
     assert code_version(modules=("torchvision.datasets",)) == code_version()
+
+
+def test_a_dotted_module_is_found_in_the_working_directory(tmp_path, monkeypatch):
+    from advtransfer import code
+    from advtransfer.own import load_object, module_missing
+
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text("")
+    (tmp_path / "mypkg" / "nets.py").write_text("from torch import nn\n\n\ndef net(num_classes, input_shape):\n"
+                                               "    return nn.Sequential(nn.Flatten(), nn.LazyLinear(num_classes))\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))  # load_object may add the working directory
+    assert not module_missing("mypkg.nets") and module_missing("mypkg.nope") is False  # a package: left to import
+    assert module_missing("nopkg_xyz.nets")
+    model = build_classifier("n", 1, 8, 3, [0.0], [1.0], own_model={"model": "mypkg.nets:net", "model_kwargs": {}})
+    assert model(torch.rand(2, 1, 8, 8)).shape == (2, 3)
+    assert callable(load_object("mypkg.nets:net"))
+    assert set(code.closure(modules=("mypkg.nets",))) >= {"own:mypkg", "own:mypkg.nets"}
