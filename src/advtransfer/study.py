@@ -7,7 +7,7 @@ jobs it changes.
 
 from __future__ import annotations
 
-from advtransfer import catalog
+from advtransfer import catalog, own
 
 STANDARD = "none"  # the excluded-class wildcard of the standard (all-class) classifier
 OUTPUT_LAYER = "logits"  # every classifier's last layer (advtransfer.lots.layers.OUTPUT)
@@ -18,7 +18,21 @@ def dataset_cfg(config: dict, dataset: str) -> dict:
 
 
 def num_classes(config: dict, dataset: str) -> int:
-    return int(dataset_cfg(config, dataset).get("num_classes", 10))
+    """The config's ``num_classes``; by default an image folder's class folders, else 10."""
+    ds = dataset_cfg(config, dataset)
+    if "num_classes" not in ds and "image_folder" in ds:
+        return len(own.folder_layout(ds["image_folder"])["classes"])
+    return int(ds.get("num_classes", 10))
+
+
+def test_size(config: dict, dataset: str) -> int | None:
+    """The test split's size where known before loading: a registered dataset's, an image folder's."""
+    ds = dataset_cfg(config, dataset)
+    if "image_folder" in ds:
+        return len(own.folder_layout(ds["image_folder"])["files"]["test"])
+    if own.source_spec(ds) is not None:
+        return None
+    return catalog.SPLIT_FACTS.get(dataset, {}).get("test_size")
 
 
 def excluded_classes(config: dict, dataset: str) -> list[int]:
@@ -65,7 +79,23 @@ def data_params(config: dict, dataset: str) -> dict:
         "train_limit": ds.get("train_limit"),
         "test_limit": ds.get("test_limit"),
         "options": dict(ds.get("options", {})),
+        **({"source": own.source_spec(ds)} if own.source_spec(ds) else {}),
     }
+
+
+def own_model(config: dict, dataset: str, architecture: str) -> dict | None:
+    """An architecture given by import path: {"model", "model_kwargs"} (None: a registered one)."""
+    return own.model_spec(dataset_cfg(config, dataset), architecture)
+
+
+def own_modules(config: dict, dataset: str, architecture: str | None = None) -> tuple[str, ...]:
+    """The modules a job of ``dataset`` (and ``architecture``) imports for an own source and model:
+    what builds them and your model's module (code versions, ``advtransfer.code``)."""
+    modules = [own.DATA_MODULE] if own.source_spec(dataset_cfg(config, dataset)) else []
+    spec = own_model(config, dataset, architecture) if architecture else None
+    if spec:
+        modules += [own.MODEL_MODULE, own.split_ref(spec["model"])[0]]
+    return tuple(modules)
 
 
 def defence_params(config: dict, defence: str, dataset: str | None = None) -> dict:
@@ -98,6 +128,7 @@ def train_params(config: dict, dataset: str, architecture: str, defence: str, se
     return {
         "data": data_params(config, dataset),
         "architecture": architecture,
+        **({"own_model": own_model(config, dataset, architecture)} if own_model(config, dataset, architecture) else {}),
         "recipe": recipe(config, dataset, architecture),
         "defence": defence,
         "defence_params": params,

@@ -50,7 +50,8 @@ def code(script, *modules):
 
 def model_code(script):
     """Code version of a job that reads a dataset and builds a model: its script, the dataset's
-    source, the architecture, the defence and the attack if any (catalog.modules)."""
+    source, the architecture, the defence and the attack if any (catalog.modules), and an own
+    source's or model's modules (study.own_modules: your model's file counts)."""
     return lambda w: code(
         script,
         *catalog.modules(
@@ -59,6 +60,7 @@ def model_code(script):
             getattr(w, "defence", "vanilla"),
             getattr(w, "attack", None),
         ),
+        *study.own_modules(config, w.dataset, w.architecture),
     )
 
 

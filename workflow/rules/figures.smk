@@ -43,7 +43,11 @@ rule zero_shot_figures:
         data=lambda w: study.data_params(config, w.dataset),
         max_points=config["figures"]["isomap_max_points"],
         seed=FIRST_SEED,
-        code=lambda w: code("zero_shot_figures", *catalog.modules(w.dataset)),
+        code=lambda w: code(
+            "zero_shot_figures",
+            *catalog.modules(w.dataset),
+            *study.own_modules(config, w.dataset),
+        ),
     script:
         "../scripts/zero_shot_figures.py"
 
