@@ -180,13 +180,13 @@ def recipes(dataset: dict) -> list[dict]:
 def test_default_study_is_what_the_readme_says():
     """README, Configuration: digits, MLP and ConvNet (10 epochs of Adam, lr 0.001), all 10 excluded
     classes, vanilla + feature squeezing + label smoothing, the five attacks (BIM and PGD in paper 1's
-    mode) and LOTS."""
+    mode), FMN-L2 beside DeepFool, and LOTS."""
     digits = validated("config.yaml")["datasets"]["digits"]
     assert list(digits["architectures"]) == ["mlp", "convnet"]
     assert all((r["epochs"], r["optimizer"], r["lr"]) == (10, "adam", 1.0e-3) for r in recipes(digits))
     assert digits["excluded_classes"] == "all" and digits["defences"] == ["vanilla", "feature_squeezing",
                                                                           "label_smoothing"]
-    assert digits["attacks"]["run"] == FIVE_ATTACKS and digits["lots"]["n_lots"] > 0
+    assert digits["attacks"]["run"] == [*FIVE_ATTACKS, "fmn_l2"] and digits["lots"]["n_lots"] > 0
 
 
 def test_fashion_mnist_preset_is_what_the_readme_says():

@@ -9,7 +9,7 @@ import torch
 from snakemake.utils import validate
 
 from advtransfer.code import code_version
-from advtransfer.config import ConfigError, check_config, check_sample_counts
+from advtransfer.config import ConfigError, check_config, check_as_given
 from advtransfer.data import load_dataset
 from advtransfer.lots.layers import LayerFeatures, layer_names
 from advtransfer.models import build_classifier
@@ -36,7 +36,7 @@ def own_config(tmp_path, source: dict, model: str = TINY, **dataset_keys) -> dic
 
 
 def full_check(config):
-    check_sample_counts(config)
+    check_as_given(config)
     validate(config, SCHEMA)
     check_config(config)
 
