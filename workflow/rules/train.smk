@@ -20,6 +20,7 @@ rule train:
     params:
         job=lambda w: study.train_params(config, w.dataset, w.architecture, w.defence),
         excluded=lambda w: study.excluded_value(w.excluded),
+        examples=example_files,
         code=model_code("train"),
     script:
         "../scripts/train.py"
