@@ -137,6 +137,7 @@ def study_outputs():
         *(rules.table3.output if attacked_datasets() else []),
         *rules.correlation_figures.output,
         *(rules.lots_comparison.output if lots_rows() else []),
+        *(rules.paper2_table1.output if finetuning_models() else []),
         *outputs(rules.lots_figure.output[0], lots_figure_rows()),
     ]
 
