@@ -1,4 +1,4 @@
-"""Adversarial fine-tuning (method §4.9): the example sets, the fine-tuning defence and paper 2's Table 1."""
+"""Adversarial fine-tuning (method §4.10): the example sets, the fine-tuning defence and paper 2's Table 1."""
 
 import copy
 from collections import Counter

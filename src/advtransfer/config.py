@@ -78,7 +78,7 @@ def check_config(config: dict, deep: bool = True) -> None:
 
 
 def _check_example_sets(config: dict, dataset: str, architecture: str, defence: str) -> None:
-    """A fine-tuning defence (method §4.9) names a technique, and its dataset has a ``lots`` section
+    """A fine-tuning defence (method §4.10) names a technique, and its dataset has a ``lots`` section
     (the line search's limit, the comparison)."""
     if study.defence_kind(config, defence, dataset) != study.FINETUNING:
         return

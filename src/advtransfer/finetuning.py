@@ -1,4 +1,4 @@
-"""Adversarial fine-tuning, stage 1 (paper 2, method §4.9): the adversarial examples of one technique
+"""Adversarial fine-tuning, stage 1 (paper 2, method §4.10): the adversarial examples of one technique
 (FGS, FGV, HC, or LOTS at one layer) for the training split, made on the vanilla classifier.
 
 The examples are the successful attempts of paper 2's comparison (``lots.comparison.technique_attempts``,

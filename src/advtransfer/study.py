@@ -93,7 +93,7 @@ def defence_params(config: dict, defence: str, dataset: str | None = None) -> di
 # LOTS adversarial training and adversarial fine-tuning (method §4) start from the vanilla
 # classifier of the same excluded class.
 FINE_TUNED = {"lots_at": "vanilla", "adversarial_finetuning": "vanilla"}
-FINETUNING = "adversarial_finetuning"  # fine-tunes on stored adversarial examples (method §4.9)
+FINETUNING = "adversarial_finetuning"  # fine-tunes on stored adversarial examples (method §4.10)
 FINETUNING_DEFAULTS = {"technique": "LOTS", "layers": [OUTPUT_LAYER]}  # its technique and LOTS layers
 
 
@@ -103,7 +103,7 @@ def base_defence(config: dict, defence: str, dataset: str | None = None) -> str 
 
 
 def example_sets(config: dict, dataset: str, defence: str) -> list[str]:
-    """The adversarial example sets a fine-tuning defence trains on (method §4.9): ``fgs``, ``fgv``,
+    """The adversarial example sets a fine-tuning defence trains on (method §4.10): ``fgs``, ``fgv``,
     ``hc``, or ``lots_<layer>`` per LOTS layer; none for other defences."""
     if defence_kind(config, defence, dataset) != FINETUNING:
         return []
@@ -203,7 +203,7 @@ def lots_tables(config: dict) -> list[tuple[str, str, str, str]]:
 
 
 def example_params(config: dict, dataset: str, architecture: str, name: str) -> dict:
-    """What the job generating the example set ``name`` needs (method §4.9): its technique and
+    """What the job generating the example set ``name`` needs (method §4.10): its technique and
     layer, the comparison's line-search ``limit`` and ``n_train`` (origins: the first n correctly
     classified training images; None: all)."""
     lots = lots_params(config, dataset, architecture)

@@ -208,7 +208,7 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     holds every epoch. Checkpoints load as tensors and plain values only (``weights_only``).
     ``init_from``: a trained classifier's ``model.pt`` whose weights the training starts from
     (fine-tuning defences); ``examples``: the adversarial example files a fine-tuning defence trains
-    on (method §4.9); making either anew discards this job's checkpoints. A defence with
+    on (method §4.10); making either anew discards this job's checkpoints. A defence with
     ``iterations`` trains that many batches in its ``epochs`` instead of the recipe's epochs.
     """
     r = TrainRecipe.from_config(recipe)

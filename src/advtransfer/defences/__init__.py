@@ -38,7 +38,7 @@ class Defence:
 
     name = "vanilla"
     steps_per_batch = 1
-    iterations: int | None = None  # a fine-tuning of this many batches, in ``epochs`` epochs (method §4.9)
+    iterations: int | None = None  # a fine-tuning of this many batches, in ``epochs`` epochs (method §4.10)
     epochs: int | None = None  # None: the recipe's
 
     def use_examples(self, paths: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""Adversarial fine-tuning (paper 2, method §4.9): fine-tune the trained vanilla classifier on stored
+"""Adversarial fine-tuning (paper 2, method §4.10): fine-tune the trained vanilla classifier on stored
 adversarial examples of one technique (FGS, FGV, HC or LOTS at some layers), with or without the
 clean training images, for a set number of iterations."""
 
