@@ -226,11 +226,11 @@ def finetuning_study(tmp_path_factory):
             "ft_fgs": {"defence": "adversarial_finetuning", "technique": "FGS"},
             "ft_hc": {"defence": "adversarial_finetuning", "technique": "HC", "iterations": 30}},
         "datasets": {"mnist": {
-            "train_limit": 1000, "test_limit": 200, "excluded_classes": "none",
+            "train_limit": 3000, "test_limit": 200, "excluded_classes": "none",
             "defences": ["vanilla", "ft_fgs", "ft_hc"],
             "lots": {"n_lots": 4, "n_train": 8, "layers": {"lenet_caffe": ["logits"]}, "modes": ["targeted"],
                      "visualise": 0},
-            "architectures": {"lenet_caffe": {"train": LENET}}}}}
+            "architectures": {"lenet_caffe": {"train": {**LENET, "epochs": 2}}}}}}
     snakemake(workdir, write_config(workdir, config))
     return workdir, config
 
