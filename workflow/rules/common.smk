@@ -153,7 +153,7 @@ def train_inputs(w):
 
 
 def example_files(w):
-    """The adversarial example files a training job fine-tunes on (method §4.9; none for most defences)."""
+    """The adversarial example files a training job fine-tunes on (method §4.10; none for most defences)."""
     return outputs(
         rules.adversarial_examples.output[0],
         [

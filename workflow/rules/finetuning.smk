@@ -1,4 +1,4 @@
-# Adversarial fine-tuning (method §4.9), stage 1: the adversarial examples of one technique (FGS, FGV,
+# Adversarial fine-tuning (method §4.10), stage 1: the adversarial examples of one technique (FGS, FGV,
 # HC, or LOTS at one layer) for the training split, made on the vanilla classifier
 # (advtransfer.finetuning). Stage 2, the fine-tuning, is the train rule with a fine-tuning defence.
 
