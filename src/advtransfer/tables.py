@@ -13,6 +13,7 @@ import pandas as pd
 
 from advtransfer.catalog import TECHNIQUES
 from advtransfer.io import write_table
+from advtransfer.paper import PAPER2_MODE
 from advtransfer.statistics import holm, mean, paired_test, pearson, std
 from advtransfer.study import STANDARD
 
@@ -234,15 +235,14 @@ def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: s
 
 # The attempts of each technique in paper 2's Table 1 (our choice, method §4.10): those its
 # fine-tuning examples are made with; LOTS pooled over the configured layers.
-PAPER2_MODES = {"FGS": "untargeted", "FGV": "untargeted", "HC": "targeted", "LOTS": "targeted"}
 PAPER2_STATS = ["success_rate", "pass_mean", "pass_std", "l2_mean", "l2_std", "linf_mean", "linf_std"]
 
 
 def paper2_table1(attempts: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
     """Paper 2's Table 1 (method §4.10): one row per model of ``errors`` (dataset, architecture,
     defence, test_error), vanilla first; per technique the success rate and mean ± std of PASS, L2
-    and L∞ over the successful attempts of ``PAPER2_MODES`` on that model (NaN: none)."""
-    chosen = attempts[attempts["mode"] == attempts["technique"].map(PAPER2_MODES)].assign(layer="-")
+    and L∞ over the successful attempts in the modes of ``paper.PAPER2_MODE`` on that model (NaN: none)."""
+    chosen = attempts[attempts["mode"] == attempts["technique"].map(PAPER2_MODE)].assign(layer="-")
     rows = []
     for key, group in chosen.groupby(MODEL_KEYS, sort=False):
         summary = lots_comparison_table(group).set_index("technique")
