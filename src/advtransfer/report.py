@@ -110,8 +110,8 @@ def cost_table(benchmarks: dict[str, pd.DataFrame]) -> pd.DataFrame:
     benchmark files; ``benchmarks`` maps each file's path below ``results/benchmarks/`` (its first
     folder, or its name for a job of its own, is the kind: train, attack, table2, ...) to its
     table. The last row, ``all``, sums the jobs and times."""
-    rows = [{"kind": Path(Path(path).parts[0]).stem, "s": float(df["s"].iloc[0]), "max_rss": float(df["max_rss"].iloc[0])}
-            for path, df in benchmarks.items()]
+    rows = [{"kind": Path(Path(path).parts[0]).stem, "s": float(df["s"].iloc[0]),
+             "max_rss": float(df["max_rss"].iloc[0])} for path, df in benchmarks.items()]
     if not rows:
         return pd.DataFrame(columns=["kind", "jobs", "total_s", "longest_s", "peak_rss_mb"])
     df = pd.DataFrame(rows)
