@@ -4,7 +4,10 @@
     python benchmarks/dag.py config/fashion_mnist.yaml
 
 Times ``snakemake -n`` with the Slurm profile in an empty folder (every job to do), as a user
-would run it. Then builds the same DAG through Snakemake's API with the profile's
+would run it: its wall time and its CPU time (user + system of Snakemake and the processes it
+starts; on a machine shared with other work the CPU time is what the run costs, the wall time what
+it waited), the first run (it also runs the config checks that need torch, once per config) and a
+second one. Then builds the same DAG through Snakemake's API with the profile's
 ``group-components`` and counts submissions: a job outside any group is one, a group is one.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -26,17 +30,22 @@ PROFILE = ROOT / "workflow" / "profiles" / "slurm"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
-def dry_run_seconds(configfile: Path, workdir: Path) -> tuple[float, int]:
-    """Wall time of ``snakemake -n`` with the Slurm profile, and the number of jobs it lists."""
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def dry_run_seconds(configfile: Path, workdir: Path) -> tuple[float, float, int]:
+    """Wall and CPU time of ``snakemake -n`` with the Slurm profile, and the number of jobs it lists."""
     cmd = [SNAKEMAKE, "-n", "--quiet", "rules", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--directory",
            str(workdir), "--configfile", str(configfile), "--workflow-profile", str(PROFILE)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     run = subprocess.run(cmd, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
     if run.returncode != 0:
         sys.exit(run.stdout + run.stderr)
     total = re.search(r"^total\s+(\d+)", run.stdout, re.M)
-    return seconds, int(total.group(1)) if total else 0
+    return seconds, cpu, int(total.group(1)) if total else 0
 
 
 def submissions(configfile: Path, workdir: Path) -> tuple[Counter, Counter]:
@@ -75,11 +84,13 @@ def main() -> None:
     args = parser.parse_args()
     configfile = args.configfile.resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        seconds, n_jobs = dry_run_seconds(configfile, Path(tmp))
+        first = dry_run_seconds(configfile, Path(tmp))
+        second = dry_run_seconds(configfile, Path(tmp))
         jobs, kinds = submissions(configfile, Path(tmp))
     local = kinds.pop("all", 0)  # the target rule runs on the submitting machine
     print(f"config: {configfile.relative_to(ROOT) if configfile.is_relative_to(ROOT) else configfile}")
-    print(f"dry run (snakemake -n, Slurm profile): {seconds:.1f} s for {n_jobs} jobs")
+    for name, (seconds, cpu, n_jobs) in (("first", first), ("second", second)):
+        print(f"{name} dry run (snakemake -n, Slurm profile): {seconds:.1f} s wall, {cpu:.1f} s CPU, {n_jobs} jobs")
     print("jobs per rule: " + ", ".join(f"{rule} {n}" for rule, n in sorted(jobs.items())))
     print(f"Slurm submissions: {sum(kinds.values())} (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
           + f"; {local} local target job)")

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 RECIPE = {"epochs": 1, "batch_size": 64, "optimizer": "adam", "lr": 1.0e-3}
 CONFIG = {
-    "data_dir": "data", "download": False, "seed": 0, "figures": {"isomap_max_points": 50},
+    "data_dir": "data", "download": False, "seeds": [0], "figures": {"isomap_max_points": 50},
     "defence_params": {"label_smoothing": {"max_value": 0.9}},
     "datasets": {"digits": {
         "train_limit": 300, "test_limit": 100, "excluded_classes": [0, 1],

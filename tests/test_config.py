@@ -9,7 +9,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from advtransfer.config import ConfigError, check_config, check_sample_counts
+from advtransfer.config import ConfigError, check_config, check_as_given
 from workflow_helpers import ROOT, SNAKEFILE, SNAKEMAKE
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -21,7 +21,7 @@ def config():
 
 
 def full_check(config):
-    check_sample_counts(config)
+    check_as_given(config)
     validate(config, SCHEMA)
     check_config(config)
 
@@ -32,9 +32,23 @@ def test_default_config_is_valid(config):
 
 
 def test_schema_fills_defaults(config):
-    del config["seed"]
+    del config["seeds"]
     validate(config, SCHEMA)
-    assert config["seed"] == 0
+    assert config["seeds"] == [0]
+
+
+def test_renamed_seed_key_says_what_to_write(config):
+    del config["seeds"]
+    config["seed"] = 3
+    with pytest.raises(ConfigError, match=r"seed: .*seeds: \[3\]"):
+        check_as_given(config)
+
+
+@pytest.mark.parametrize("seeds", [[], [0, 0], [-1]])
+def test_bad_seeds_are_refused(config, seeds):
+    config["seeds"] = seeds
+    with pytest.raises(WorkflowError, match="seeds"):
+        validate(config, SCHEMA)
 
 
 def test_unknown_key_is_named(config):
@@ -107,12 +121,20 @@ def test_more_samples_than_the_test_split_are_refused(config, section, key, valu
 def test_a_configfile_without_datasets_is_refused(tmp_path):
     """`--configfile` naming no datasets must not run the repository's default study instead."""
     empty = tmp_path / "mine.yaml"
-    empty.write_text("seed: 1\n")
+    empty.write_text("seeds: [1]\n")
     run = subprocess.run([SNAKEMAKE, "-n", "--configfile", str(empty), "--directory", str(tmp_path),
                           "--snakefile", str(SNAKEFILE)], capture_output=True, text=True)
     assert run.returncode != 0
     assert f"{empty} has no 'datasets' key" in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_the_slurm_profile_groups_each_models_jobs():
+    """group-components names the per-model group as the rules spell it, or Snakemake submits every
+    soft-labels, metrics, attack and LOTS job on its own (three times the submissions)."""
+    group = re.search(r'^MODEL_GROUP = "(.+)"$', (ROOT / "workflow/rules/common.smk").read_text(), re.M).group(1)
+    profile = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
+    assert group in [item.rsplit("=", 1)[0] for item in profile["group-components"]]
 
 
 def test_the_default_profile_applies_from_the_repo_root():
@@ -158,13 +180,13 @@ def recipes(dataset: dict) -> list[dict]:
 def test_default_study_is_what_the_readme_says():
     """README, Configuration: digits, MLP and ConvNet (10 epochs of Adam, lr 0.001), all 10 excluded
     classes, vanilla + feature squeezing + label smoothing, the five attacks (BIM and PGD in paper 1's
-    mode) and LOTS."""
+    mode), FMN-L2 beside DeepFool, and LOTS."""
     digits = validated("config.yaml")["datasets"]["digits"]
     assert list(digits["architectures"]) == ["mlp", "convnet"]
     assert all((r["epochs"], r["optimizer"], r["lr"]) == (10, "adam", 1.0e-3) for r in recipes(digits))
     assert digits["excluded_classes"] == "all" and digits["defences"] == ["vanilla", "feature_squeezing",
                                                                           "label_smoothing"]
-    assert digits["attacks"]["run"] == FIVE_ATTACKS and digits["lots"]["n_lots"] > 0
+    assert digits["attacks"]["run"] == [*FIVE_ATTACKS, "fmn_l2"] and digits["lots"]["n_lots"] > 0
 
 
 def test_fashion_mnist_preset_is_what_the_readme_says():

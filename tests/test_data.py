@@ -114,6 +114,16 @@ def test_the_order_of_an_epoch_is_a_function_of_seed_and_epoch(tiny):
     assert samples(loader) == samples(loader)  # a second pass of the same epoch repeats it
 
 
+def test_reading_a_loader_leaves_the_global_generator_alone(tiny):
+    """Dropout draws from torch's global generator: reading the training, test or evaluation loader
+    must not move it, or a model's training would depend on how often they were read."""
+    state = torch.get_rng_state()
+    for loader in (tiny.train_loader(None, batch_size=3, seed=5), tiny.test_loader(None, batch_size=3),
+                   tiny.evaluation_loader(1, batch_size=3)):
+        samples(loader)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 class Recorder(L.LightningModule):
     """Records the identities of each epoch's training batches."""
 

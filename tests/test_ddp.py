@@ -33,10 +33,10 @@ def test_a_recipe_with_two_devices_trains_with_ddp(tmp_path):
     recipe = {"epochs": 2, "batch_size": 50, "devices": 2}
     config = digits_config(tmp_path / "data", excluded=[0], recipe=recipe, train_limit=400)
     configfile = write_config(tmp_path, config)
-    model = "results/models/digits/mlp/vanilla/none"
+    model = "results/models/digits/mlp/vanilla/seed0/none"
     snakemake(tmp_path, configfile, f"{model}/model.pt")
 
-    log = (tmp_path / "logs/train/digits/mlp/vanilla/none.log").read_text()
+    log = (tmp_path / "logs/train/digits/mlp/vanilla/seed0/none.log").read_text()
     assert "MEMBER: 1/2" in log and "MEMBER: 2/2" in log  # two processes (on the CPU here)
     assert list(pd.read_csv(tmp_path / model / "history.csv")["epoch"]) == [1, 2]
     # each process takes 200 of the 400 images: 4 steps of 50 per epoch, not 8

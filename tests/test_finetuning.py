@@ -220,7 +220,7 @@ def finetuning_study(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("paper2")
     link_raw(workdir / "data", "MNIST", "mnist")
     config = {
-        "data_dir": str(workdir / "data"), "download": False, "seed": 0,
+        "data_dir": str(workdir / "data"), "download": False, "seeds": [0],
         "defence_params": {
             "adversarial_finetuning": {"iterations": 20, "epochs": 1},
             "ft_fgs": {"defence": "adversarial_finetuning", "technique": "FGS"},
@@ -249,7 +249,7 @@ def test_the_workflow_fills_every_row_of_paper2_table1(finetuning_study):
     assert table["defence"].tolist() == ["vanilla", "ft_fgs", "ft_hc"]
     assert table.notna().all().all(), table
     assert (workdir / "results/tables/paper2_table1.md").read_text().count("±") >= 3 * 12 - 3
-    examples = sorted(p.name for p in (workdir / "results/adversarial_examples/mnist/lenet_caffe/none").iterdir())
+    examples = sorted(p.name for p in (workdir / "results/adversarial_examples/mnist/lenet_caffe/seed0/none").iterdir())
     assert examples == ["fgs.npz", "hc.npz"]
     page = (workdir / "results/report/paper2_table1.html").read_text()  # the report's page, laid out
     assert page.count("<tr>") == 4 and "FGS PASS" in page and "±" in page
@@ -274,7 +274,7 @@ def test_an_edit_of_one_techniques_settings_reruns_only_that_models_jobs(finetun
 def test_the_fine_tuned_models_start_from_the_basic_lenet(finetuning_study):
     workdir, _ = finetuning_study
     models = Path(workdir / "results/models/mnist/lenet_caffe")
-    vanilla = torch.load(models / "vanilla/none/model.pt", weights_only=True)["state_dict"]
+    vanilla = torch.load(models / "vanilla/seed0/none/model.pt", weights_only=True)["state_dict"]
     torch.manual_seed(1)
     fresh = ClassifierModule("lenet_caffe", 1, 28, 10, [0.1], [0.3], LENET).model.state_dict()
 
@@ -282,7 +282,7 @@ def test_the_fine_tuned_models_start_from_the_basic_lenet(finetuning_study):
         return sum(float((state[k] - v).abs().mean()) for k, v in vanilla.items() if k.startswith("body."))
 
     for defence in ("ft_fgs", "ft_hc"):
-        payload = torch.load(models / defence / "none/model.pt", weights_only=True)
+        payload = torch.load(models / defence / "seed0/none/model.pt", weights_only=True)
         assert payload["hparams"]["defence"] == "adversarial_finetuning"
         # 20 or 30 steps from the vanilla weights: near them, far nearer than a fresh network
         assert 0 < distance(payload["state_dict"]) < 0.2 * distance(fresh)

@@ -18,7 +18,7 @@ needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "mnist").exists(), reason="n
 
 LAYERS = ["body.ip1", "logits"]
 TARGETS = ["results/tables/lots_comparison.csv", "results/tables/lots_comparison.md",
-           "results/figures/mnist/lenet_caffe_lots.png", "results/attacks/mnist/lenet_caffe/vanilla/lots.csv"]
+           "results/figures/mnist/lenet_caffe_lots.png", "results/attacks/mnist/lenet_caffe/vanilla/seed0/lots.csv"]
 
 
 def small_config(data_dir):
@@ -39,7 +39,7 @@ def standard_lenet_and_test_split(workdir):
     from advtransfer.data import load_dataset
     from advtransfer.model_io import load_classifier
 
-    model, _ = load_classifier(workdir / "results/models/mnist/lenet_caffe/vanilla/none/model.pt")
+    model, _ = load_classifier(workdir / "results/models/mnist/lenet_caffe/vanilla/seed0/none/model.pt")
     splits = load_dataset("mnist", workdir / "data", download=False, train_limit=2000, test_limit=200)
     return model, splits.test_x, splits.test_y
 
@@ -74,7 +74,7 @@ def test_comparison_has_every_technique_with_rates_in_range(study):
 @needs_mnist
 def test_attempts_have_integer_eps_and_baselines_once_per_model(study):
     workdir, _ = study
-    folder = workdir / "results/lots/mnist/lenet_caffe/vanilla"
+    folder = workdir / "results/lots/mnist/lenet_caffe/vanilla/seed0"
     assert sorted(p.name for p in folder.iterdir()) == sorted(["baselines.csv"] + [f"{layer}.csv" for layer in LAYERS])
     baselines = pd.read_csv(folder / "baselines.csv")
     assert set(baselines["technique"]) == {"FGS", "FGV", "HC"}
@@ -104,7 +104,7 @@ def test_lots_attempts_are_the_images_their_eps_makes(study):
     assert pass_scores(test_x[:2], test_x[:2]) == pytest.approx([1.0, 1.0])
     targets, _ = choose_targets(model, test_x, test_y, 10)
     for layer in LAYERS:
-        table = pd.read_csv(workdir / f"results/lots/mnist/lenet_caffe/vanilla/{layer}.csv")
+        table = pd.read_csv(workdir / f"results/lots/mnist/lenet_caffe/vanilla/seed0/{layer}.csv")
         for mode, rows in table.groupby("mode"):
             index = rows["origin"].to_numpy()
             origins, target_class = test_x[index], torch.as_tensor(rows["target_class"].to_numpy())
@@ -131,7 +131,7 @@ def test_lots_attempts_are_the_images_their_eps_makes(study):
 @needs_mnist
 def test_lots_attack_table_has_the_columns_of_the_other_attacks(study):
     workdir, _ = study
-    table = pd.read_csv(workdir / "results/attacks/mnist/lenet_caffe/vanilla/lots.csv")
+    table = pd.read_csv(workdir / "results/attacks/mnist/lenet_caffe/vanilla/seed0/lots.csv")
     assert list(table.columns) == ["index", "true_label", "clean_pred", "adv_pred", "success", "l2", "linf"]
     assert len(table) == 200 and list(table["index"]) == list(range(200))  # n_attack 1000 > test_limit
     from advtransfer.lots import predict
@@ -190,7 +190,7 @@ def test_mnist_preset_plans_lots_jobs_and_lots_at_starts_from_vanilla(tmp_path):
     assert (count("lots_figure"), count("lots_comparison"), count("train")) == (1, 1, (10 + 1) * len(defences))
     for excluded in ["none", *map(str, range(10))]:
         block = re.search(rf"input: (\S+)\n\s+output: \S+/lots_at/{excluded}/model.pt", out)
-        assert block and block.group(1) == f"results/models/mnist/lenet_caffe/vanilla/{excluded}/model.pt"
+        assert block and block.group(1) == f"results/models/mnist/lenet_caffe/vanilla/seed0/{excluded}/model.pt"
 
 
 def test_an_unknown_layer_fails_before_any_job_and_lists_the_layers(tmp_path):

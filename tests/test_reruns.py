@@ -91,11 +91,23 @@ def test_a_figure_setting_reruns_the_figures_only(study):
     assert rules(plan(study, edit)) == {"zero_shot_figures": FIGURES, "study_summary": 1, "all": 1}
 
 
-def test_the_seed_reruns_all_training_and_what_follows(study):
+def test_another_seed_reruns_all_training_and_what_follows(study):
     def edit(config):
-        config["seed"] = 1
+        config["seeds"] = [1]
 
     counts = rules(plan(study, edit))
+    assert counts["train"] == TRAIN
+    assert counts["soft_labels"] == counts["metrics"] == PER_CLASS and counts["attack"] == ATTACK
+
+
+def test_adding_a_seed_runs_only_that_seeds_jobs(study):
+    def edit(config):
+        config["seeds"] = [0, 1]
+
+    jobs = plan(study, edit)
+    per_model = [(rule, w) for rule, w in jobs if "seed" in w]
+    assert {w["seed"] for _, w in per_model} == {"1"}
+    counts = rules(per_model)
     assert counts["train"] == TRAIN
     assert counts["soft_labels"] == counts["metrics"] == PER_CLASS and counts["attack"] == ATTACK
 

@@ -18,7 +18,7 @@ from workflow_helpers import (SNAKEFILE, SNAKEMAKE, digits_config, processes_in,
 pytestmark = pytest.mark.workflow
 
 EPOCHS = 12
-MODEL = "results/models/digits/mlp/vanilla/none"
+MODEL = "results/models/digits/mlp/vanilla/seed0/none"
 
 
 def first_epoch_saved(checkpoint: Path) -> bool:
@@ -52,7 +52,7 @@ def test_killed_training_resumes_from_its_last_epoch(tmp_path):
     snakemake(workdir, configfile, "--unlock")
     snakemake(workdir, configfile, "--rerun-incomplete", target)
 
-    log = (workdir / "logs/train/digits/mlp/vanilla/none.log").read_text()
+    log = (workdir / "logs/train/digits/mlp/vanilla/seed0/none.log").read_text()
     resumed = re.findall(r"resuming from \S+ \(epoch (\d+) done\)", log)
     assert resumed == [str(killed_at)]
     after = log.split("resuming from", 1)[1]

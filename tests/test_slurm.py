@@ -77,7 +77,7 @@ def test_slurm_run_equals_local_run(cluster, tmp_path):
     assert len(list((logs / "rule_train").rglob("*.log"))) == 3  # the standard classifier and C₋₀, C₋₁
 
     # The training job saw the GPU Slurm gave it (a stand-in device here) and left the choice to Slurm.
-    train_log = (tmp_path / "slurm" / "logs/train/digits/mlp/vanilla/none.log").read_text()
+    train_log = (tmp_path / "slurm" / "logs/train/digits/mlp/vanilla/seed0/none.log").read_text()
     assert "GPUs given by Slurm" in train_log
     assert not (tmp_path / "slurm" / ".snakemake" / "gpu-locks").exists()
     assert os.environ["SLURM_CONF"] == str(cluster.conf)

@@ -83,7 +83,7 @@ def planned_jobs(dry_run_output: str) -> list[tuple[str, dict]]:
 def small_config(data_dir: Path, dataset: str, recipes: dict, excluded, train_limit: int, test_limit: int,
                  isomap_max_points: int | None = None, **dataset_keys) -> dict:
     """A small study of one dataset, vanilla only: ``recipes`` maps each architecture to its recipe."""
-    config = {"data_dir": str(data_dir), "download": False, "seed": 0}
+    config = {"data_dir": str(data_dir), "download": False, "seeds": [0]}
     if isomap_max_points:
         config["figures"] = {"isomap_max_points": isomap_max_points}
     config["datasets"] = {dataset: {

@@ -50,6 +50,11 @@ SPLIT_FACTS = {
     "subimagenet": {"num_classes": None, "test_size": None},
 }
 
+# Each dataset's images (channels, height, width) as a model gets them: an own model is checked on
+# one input of this shape before any job (Sub-ImageNet's registered models may set their own size).
+INPUT_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32),
+                "subimagenet": (3, 224, 224)}
+
 
 def modules(dataset: str | None = None, architecture: str | None = None, defence: str | None = None,
             attack: str | None = None) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from advtransfer import catalog, study
+from advtransfer import catalog, own, study
 from advtransfer.recipe import TrainRecipe
 
 OUTPUT_LAYER = "logits"  # advtransfer.lots.layers.OUTPUT, every classifier's last layer
@@ -35,8 +35,15 @@ def check_config(config: dict, deep: bool = True) -> None:
         raise ConfigError("datasets: at least one dataset is needed")
     for name, ds in datasets.items():
         where = f"datasets.{name}"
-        _known(catalog.DATASETS, "dataset", name, where)
-        facts = catalog.SPLIT_FACTS.get(name, {})
+        if own.source_spec(ds) is None:
+            for key in ("dataset_kwargs", "image_size"):
+                if key in ds:
+                    raise ConfigError(f"{where}.{key}: only for your own data (image_folder or dataset_class); "
+                                      f"remove it")
+            _known(catalog.DATASETS, "dataset", name, where)
+        else:
+            _check_own_source(name, ds, where)
+        facts = catalog.SPLIT_FACTS.get(name, {}) if own.source_spec(ds) is None else {}
         n = study.num_classes(config, name)
         if facts.get("num_classes") not in (None, n):
             raise ConfigError(f"{where}.num_classes: {n}, but {name} has {facts['num_classes']} classes; "
@@ -52,7 +59,13 @@ def check_config(config: dict, deep: bool = True) -> None:
         for attack in (ds.get("attacks") or {}).get("run", []):
             _known(catalog.ATTACKS, "attack", attack, f"{where}.attacks.run")
         for arch, spec in ds["architectures"].items():
-            _known(catalog.ARCHITECTURES, "architecture", arch, f"{where}.architectures")
+            if "model" in spec:
+                _check_module(spec["model"], f"{where}.architectures.{arch}.model", "model")
+            elif "model_kwargs" in spec:
+                raise ConfigError(f"{where}.architectures.{arch}.model_kwargs: given without model; add "
+                                  f"model: 'package.module:Name' or remove model_kwargs")
+            else:
+                _known(catalog.ARCHITECTURES, "architecture", arch, f"{where}.architectures")
             try:
                 TrainRecipe.from_config(dict(spec["train"]))
             except (TypeError, ValueError) as err:
@@ -74,7 +87,41 @@ def check_config(config: dict, deep: bool = True) -> None:
                    f"datasets.{name}.defence_params.{defence}")
     if deep:
         _check_parameters(config)
-        _check_layers(config)
+        _check_layers(config, _check_own(config))
+
+
+def _check_own_source(name: str, ds: dict, where: str) -> None:
+    """An own data source's keys (``advtransfer.own``), and an image folder's layout, without torch."""
+    if name in catalog.DATASETS:
+        raise ConfigError(f"{where}: {name} is a registered dataset; give your own data another name")
+    if "image_folder" in ds and "dataset_class" in ds:
+        raise ConfigError(f"{where}: both image_folder and dataset_class given; keep one")
+    if "dataset_kwargs" in ds and "dataset_class" not in ds:
+        raise ConfigError(f"{where}.dataset_kwargs: given without dataset_class; remove it")
+    if "image_folder" in ds:
+        try:
+            classes = own.folder_layout(ds["image_folder"])["classes"]
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"{where}.image_folder: {ds['image_folder']!r}: {err}") from None
+        if ds.get("num_classes", len(classes)) != len(classes):
+            raise ConfigError(f"{where}.num_classes: {ds['num_classes']}, but {ds['image_folder']} has {len(classes)} "
+                              f"class folders; leave the key out or set it to {len(classes)}")
+    else:
+        _check_module(ds["dataset_class"], f"{where}.dataset_class", "dataset class")
+        if "num_classes" not in ds:
+            raise ConfigError(f"{where}.num_classes: missing; a dataset_class needs its number of classes here "
+                              f"(it is checked against the data before any job)")
+
+
+def _check_module(ref: str, key: str, what: str) -> None:
+    """``ref`` has the form "module:Name" and its module exists (found without importing it)."""
+    try:
+        module, _ = own.split_ref(ref)
+    except ValueError as err:
+        raise ConfigError(f"{key}: {ref!r} is not an import path; {err}") from None
+    if own.module_missing(module):
+        raise ConfigError(f"{key}: {ref!r}: no module {module} (looked on PYTHONPATH, Python's path and in "
+                          f"{Path.cwd()}); fix the path, or add the {what}'s folder to PYTHONPATH")
 
 
 def _check_example_sets(config: dict, dataset: str, architecture: str, defence: str) -> None:
@@ -95,22 +142,44 @@ def _known(table: dict, kind: str, name: str, where: str) -> None:
         raise ConfigError(f"{where}: unknown {kind} {name!r}; known: {', '.join(sorted(table))}")
 
 
-def check_sample_counts(config: dict) -> None:
-    """``n_attack`` and ``n_lots`` given in the config take the first test images: no more than the
-    test split (or ``test_limit``) has. Run it before the schema fills in the defaults (1000 and 10:
-    at most, as many as there are)."""
+# Keys of earlier versions, and what replaces them.
+RENAMED = {"seed": "seeds, a list (one training per seed, method §5.1): write `seeds: [{value}]`"}
+
+
+def check_as_given(config: dict) -> None:
+    """The checks on the values as given, before the schema fills in its defaults: renamed keys, and
+    ``n_attack`` and ``n_lots``, which take the first test images: no more than the test split (or
+    ``test_limit``) has (their defaults, 1000 and 10, mean at most as many as there are)."""
+    for key, instead in RENAMED.items():
+        if key in config:
+            raise ConfigError(f"{key}: this key is now {instead.format(value=config[key])}")
     for name, ds in (config.get("datasets") or {}).items():
-        test_size = catalog.SPLIT_FACTS.get(name, {}).get("test_size")
-        if test_size is None or not isinstance(ds, dict):
+        if not isinstance(ds, dict):
             continue
-        limit = ds.get("test_limit")
-        available = min(test_size, limit) if isinstance(limit, int) and limit > 0 else test_size
-        source = "test_limit" if available < test_size else "the test split"
-        for section, key in (("attacks", "n_attack"), ("lots", "n_lots")):
-            value = (ds.get(section) or {}).get(key)
-            if isinstance(value, int) and value > available:
-                raise ConfigError(f"datasets.{name}.{section}.{key}: {value}, but {source} has {available} "
-                                  f"images; the maximum is {available}")
+        try:
+            test_size = study.test_size(config, name)
+        except (OSError, ValueError):  # a bad image folder: check_config names it
+            continue
+        if test_size is None:
+            continue
+        _check_counts(name, ds, test_size)
+
+
+# The schema's defaults of n_attack and n_lots mean "at most": once filled in, not checked.
+SCHEMA_COUNTS = {"n_attack": 1000, "n_lots": 10}
+
+
+def _check_counts(name: str, ds: dict, test_size: int, defaults_filled: bool = False) -> None:
+    limit = ds.get("test_limit")
+    available = min(test_size, limit) if isinstance(limit, int) and limit > 0 else test_size
+    source = "test_limit" if available < test_size else "the test split"
+    for section, key in (("attacks", "n_attack"), ("lots", "n_lots")):
+        value = (ds.get(section) or {}).get(key)
+        if defaults_filled and value == SCHEMA_COUNTS[key]:
+            continue
+        if isinstance(value, int) and value > available:
+            raise ConfigError(f"datasets.{name}.{section}.{key}: {value}, but {source} has {available} "
+                              f"images; the maximum is {available}")
 
 
 def _check_parameters(config: dict) -> None:
@@ -137,7 +206,77 @@ def _check_parameters(config: dict) -> None:
                 raise ConfigError(f"datasets.{name}.attacks.params.{attack}: {err}") from None
 
 
-def _check_layers(config: dict) -> None:
+def _check_own(config: dict) -> dict[str, tuple[int, int, int]]:
+    """Own sources load (a dataset class: its classes and test split against the config); own models
+    import, build and give one score per class on an input of the data's shape. The input shape
+    (C, H, W) of each dataset's images."""
+    shapes = {}
+    for name, ds in config["datasets"].items():
+        spec = own.source_spec(ds)
+        if spec is None:
+            shapes[name] = catalog.INPUT_SHAPES.get(name, (3, 32, 32))
+        elif "image_folder" in spec:
+            from advtransfer.data.folders import folder_shape
+
+            try:
+                shapes[name] = folder_shape(own.folder_layout(spec["image_folder"]), spec.get("image_size"))
+            except (OSError, ValueError) as err:
+                raise ConfigError(f"datasets.{name}.image_folder: {ds['image_folder']!r}: {err}") from None
+            if shapes[name][1] != shapes[name][2]:
+                raise ConfigError(f"datasets.{name}.image_folder: {ds['image_folder']!r}: its images are "
+                                  f"{shapes[name][2]}×{shapes[name][1]}, the study takes square images; set "
+                                  f"datasets.{name}.image_size to resize them")
+        else:
+            shapes[name] = _check_dataset_class(config, name)
+        n = study.num_classes(config, name)
+        for arch in study.architectures(config, name):
+            model = study.own_model(config, name, arch)
+            if model:
+                sizes = {n, n - 1} if study.excluded_classes(config, name) else {n}
+                _check_own_model(model, shapes[name], sorted(sizes), f"datasets.{name}.architectures.{arch}.model")
+    return shapes
+
+
+def _check_dataset_class(config: dict, name: str) -> tuple[int, int, int]:
+    """Load a dataset class's data (kept for the jobs); its classes and test split against the config."""
+    from advtransfer.data import DatasetNotFoundError, load_dataset
+
+    key, ds = f"datasets.{name}.dataset_class", config["datasets"][name]
+    params = {**study.data_params(config, name), "train_limit": None, "test_limit": None}
+    try:
+        splits = load_dataset(**params)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"{key}: {ds['dataset_class']!r} cannot be imported: {err}; fix the import path") from None
+    except (DatasetNotFoundError, TypeError, ValueError) as err:
+        raise ConfigError(f"{key}: {ds['dataset_class']!r} with dataset_kwargs {ds.get('dataset_kwargs', {})} "
+                          f"could not be loaded: {err}") from None
+    if splits.num_classes != study.num_classes(config, name):
+        raise ConfigError(f"datasets.{name}.num_classes: {study.num_classes(config, name)}, but "
+                          f"{ds['dataset_class']} has {splits.num_classes} classes; set it to {splits.num_classes}")
+    _check_counts(name, ds, len(splits.test_y), defaults_filled=True)
+    return tuple(splits.train_x.shape[1:])
+
+
+def _check_own_model(spec: dict, shape: tuple[int, int, int], sizes: list[int], key: str) -> None:
+    """The own model imports, builds for ``sizes`` classes and gives that many scores per image."""
+    from advtransfer.models.own import build_own, output_size
+
+    try:
+        own.load_object(spec["model"])
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"{key}: {spec['model']!r} cannot be imported: {err}; fix the import path") from None
+    for k in sizes:
+        call = f"num_classes={k}, input_shape={tuple(shape)}, model_kwargs {spec['model_kwargs']}"
+        try:
+            out = output_size(build_own(spec, shape[0], shape[1], k), shape[0], shape[1])
+        except Exception as err:  # noqa: BLE001 (your code: any error is reported with its key)
+            raise ConfigError(f"{key}: {spec['model']!r} fails with {call}: {type(err).__name__}: {err}") from None
+        if out != (k,):
+            raise ConfigError(f"{key}: {spec['model']!r} gives outputs of shape {out} per image with {call}; it "
+                              f"must give num_classes scores, ({k},): size its last layer by num_classes")
+
+
+def _check_layers(config: dict, shapes: dict) -> None:
     """Every LOTS layer (a ``lots`` section's, the ``lots_at`` defence's) exists in its architecture."""
     for dataset in config["datasets"]:
         where = f"datasets.{dataset}.lots"
@@ -156,7 +295,8 @@ def _check_layers(config: dict) -> None:
                            for layer in (study.example_source(e)[1] for e in
                                          study.example_sets(config, dataset, defence)) if layer != "-"]
             checks = [(key, layer) for key, layer in checks if layer != OUTPUT_LAYER]
-            model = _stand_in(architecture, study.num_classes(config, dataset)) if checks else None
+            model = _stand_in(architecture, study.num_classes(config, dataset), shapes[dataset],
+                              study.own_model(config, dataset, architecture)) if checks else None
             for key, layer in checks:
                 from advtransfer.lots.layers import LayerFeatures
 
@@ -166,15 +306,17 @@ def _check_layers(config: dict) -> None:
                     raise ConfigError(f"{key}: {err}") from None
 
 
-def _stand_in(architecture: str, num_classes: int):
+def _stand_in(architecture: str, num_classes: int, shape: tuple[int, int, int], own_model: dict | None = None):
     """The architecture's classifier without weights (on the meta device): its layer names."""
     import torch
 
     from advtransfer.models import build_classifier
     from advtransfer.models.imagenet import INPUT_SIZES
 
+    channels, size = (shape[0], shape[1]) if own_model else (3, INPUT_SIZES.get(architecture, 32))
     with torch.device("meta"):
-        return build_classifier(architecture, 3, INPUT_SIZES.get(architecture, 32), num_classes, [0.0] * 3, [1.0] * 3)
+        return build_classifier(architecture, channels, size, num_classes, [0.0] * channels, [1.0] * channels,
+                                own_model=own_model)
 
 
 def checked_once(config: dict, folder: str | Path) -> None:
@@ -183,7 +325,8 @@ def checked_once(config: dict, folder: str | Path) -> None:
     from advtransfer.code import code_version
 
     text = json.dumps(config, sort_keys=True, default=str)
-    key = hashlib.sha256(f"{text}\n{code_version(modules=(__name__,))}".encode()).hexdigest()[:20]
+    own_code = [code_version(modules=study.own_modules(config, d, a)) for d, a, _ in study.models(config)]
+    key = hashlib.sha256(f"{text}\n{code_version(modules=(__name__,))}\n{own_code}".encode()).hexdigest()[:20]
     stamp = Path(folder) / f"config-{key}.ok"
     if stamp.exists():
         return

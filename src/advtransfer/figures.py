@@ -114,6 +114,40 @@ def correlation_figure(rows, table, title: str):
     return fig
 
 
+def table1_figure(per_class, table):
+    """Table 1 as a figure: per dataset (rows) DBM and AM (columns) of each architecture's vanilla
+    classifiers: the mean with its 95% bootstrap CI (method §5.1) and one point per seed (that seed's
+    mean over the excluded classes). ``table``: Table 1 (its CI columns exist with several seeds;
+    with one seed the CI resamples the classes)."""
+    from advtransfer.statistics import bootstrap_ci
+    from advtransfer.tables import METRICS, SEED, with_seed
+
+    vanilla = with_seed(per_class[per_class["defence"] == "vanilla"])
+    datasets = list(dict.fromkeys(table["dataset"]))
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(9, 3.2 * len(datasets)), squeeze=False)
+    for row, dataset in zip(axes, datasets):
+        rows = table[table["dataset"] == dataset]
+        for ax, (metric, column) in zip(row, METRICS.items()):
+            for x, architecture in enumerate(rows["architecture"]):
+                g = vanilla[(vanilla["dataset"] == dataset) & (vanilla["architecture"] == architecture)]
+                by_seed = g.pivot(index=SEED, columns="excluded_class", values=column).dropna(axis=1)
+                mean = float(rows.loc[rows["architecture"] == architecture, f"{column}_mean"].iloc[0])
+                low, high = bootstrap_ci(by_seed.to_numpy())
+                ax.errorbar([x], [mean], yerr=[[mean - low], [high - mean]], fmt="s", color="black", ms=6,
+                            capsize=4, label="mean, 95% CI" if x == 0 else None)
+                seed_means = by_seed.mean(axis=1)
+                ax.plot(np.full(len(seed_means), x + 0.15), seed_means, "o", color="C1", ms=4, alpha=0.8,
+                        label="one seed" if x == 0 else None)
+            ax.set_xticks(range(len(rows)), list(rows["architecture"]))
+            ax.set_xlim(-0.5, len(rows) - 0.5)
+            ax.set_xlabel("architecture")
+            ax.set_ylabel(METRIC_LABELS[metric])
+            ax.set_title(f"{dataset}: {metric} (Table 1)")
+        row[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def defence_figure(per_class, dataset: str, path: str | None = None):
     """DBM and AM of one dataset per defence (boxes over all classes) and architecture (points).
 
@@ -246,6 +280,13 @@ def zero_shot_figures_job(soft_labels: list[str], class_names: list[str], title:
     save(histogram_panels(histograms, class_names, title), histograms_out)
 
 
+def table1_figure_job(per_class_csv: str, table1_csv: str, out: str) -> None:
+    """The Table 1 figure (``table1_figure``)."""
+    import pandas as pd
+
+    save(table1_figure(pd.read_csv(per_class_csv), pd.read_csv(table1_csv)), out)
+
+
 def defence_figures_job(per_class_csv: str, figures: dict[str, str]) -> None:
     """One figure of DBM and AM per defence for each dataset of ``figures`` (dataset → path)."""
     import pandas as pd
@@ -260,10 +301,15 @@ def correlation_figures_job(attacks_per_class_csv: str, metrics_per_class_csv: s
     """Paper 1 Figs 5, 6: one scatter figure per (dataset, attack), with Table 3's r in the legend."""
     import pandas as pd
 
-    from advtransfer.tables import table3_input
+    from advtransfer.tables import SEED, SEED_MEAN, table3_input
 
     joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
+    # the per-class values averaged over the seeds, and Table 3's rows on them (method §5.1)
+    joined = joined.groupby(["dataset", "architecture", "attack", "class"], sort=False)[
+        ["dbm", "am", "mean_l2"]].mean().reset_index()
     table = pd.read_csv(table3_csv)
+    if SEED in table.columns:
+        table = table[table[SEED].astype(str) == SEED_MEAN]
     for (dataset, attack), path in figures.items():
         rows = joined[(joined["dataset"] == dataset) & (joined["attack"] == attack)]
         save(correlation_figure(rows, table[(table["dataset"] == dataset) & (table["attack"] == attack)],

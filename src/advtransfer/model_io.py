@@ -31,7 +31,7 @@ def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") 
     h = payload["hparams"]
     defence = build_defence(h["defence"], h["defence_params"])
     model = build_classifier(h["architecture"], h["in_channels"], h["image_size"], h["num_classes"],
-                             h["mean"], h["std"], defence.input_transforms())
+                             h["mean"], h["std"], defence.input_transforms(), own_model=h.get("own_model"))
     model.load_state_dict(payload["state_dict"])
     model.eval()
     check_finite(model, h["in_channels"], h["image_size"], path)

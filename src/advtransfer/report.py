@@ -127,8 +127,9 @@ def hours_minutes(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{seconds / 60:.1f} min"
 
 
-def study_table(preset: str, grid: pd.DataFrame, cost: pd.DataFrame) -> pd.DataFrame:
-    """The study at a glance: preset, grid (``grid``: dataset, architecture, defence rows) and cost."""
+def study_table(preset: str, grid: pd.DataFrame, cost: pd.DataFrame, seeds: list[int] = (0,)) -> pd.DataFrame:
+    """The study at a glance: preset, grid (``grid``: dataset, architecture, defence rows), the
+    replicate seeds and the cost."""
     total = cost[cost["kind"] == "all"]
     jobs = int(total["jobs"].iloc[0]) if len(total) else 0
     seconds = float(total["total_s"].iloc[0]) if len(total) else 0.0
@@ -136,6 +137,7 @@ def study_table(preset: str, grid: pd.DataFrame, cost: pd.DataFrame) -> pd.DataF
     for dataset, part in grid.groupby("dataset", sort=False):
         rows.append((f"{dataset}: architectures", ", ".join(dict.fromkeys(part["architecture"]))))
         rows.append((f"{dataset}: defences", ", ".join(dict.fromkeys(part["defence"]))))
+    rows.append(("seeds", ", ".join(map(str, seeds))))
     rows += [("jobs with a benchmark", str(jobs)),
              ("sum of their wall times", f"{hours_minutes(seconds)} ({seconds:.0f} s)")]
     return pd.DataFrame(rows, columns=["what", "value"])
@@ -153,11 +155,12 @@ def read_benchmarks(folder: str, datasets: list[str]) -> dict[str, pd.DataFrame]
     return found
 
 
-def study_job(preset: str, grid: list[list[str]], benchmarks: str, caption: str, out_csv: str, out_html: str) -> None:
+def study_job(preset: str, grid: list[list[str]], seeds: list[int], benchmarks: str, caption: str, out_csv: str,
+              out_html: str) -> None:
     """The study summary page: the preset, its grid, and jobs and wall time by kind of job."""
     grid_df = pd.DataFrame(grid, columns=["dataset", "architecture", "defence"])
     cost = cost_table(read_benchmarks(benchmarks, list(dict.fromkeys(grid_df["dataset"]))))
     write_table(cost, out_csv)
-    study = study_table(preset, grid_df, cost)
+    study = study_table(preset, grid_df, cost, seeds)
     write_html(html_page("The study and its cost", Path(caption).read_text(),
                          [("Study", study), ("Jobs and wall time by kind of job", cost)], source=out_csv), out_html)

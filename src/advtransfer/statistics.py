@@ -60,3 +60,21 @@ def mean(v: np.ndarray) -> float:
 def std(v: np.ndarray) -> float:
     """Standard deviation with ddof 0 (method §1: Tables 1 and 2)."""
     return float(np.std(v)) if len(v) else float("nan")
+
+
+def bootstrap_ci(values: np.ndarray, level: float = 0.95, resamples: int = 10_000,
+                 seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean of ``values`` (seeds × classes, method §5.1): each
+    resample draws the seeds with replacement, then, within each drawn seed, the classes with
+    replacement. One seed: the classes only. Seeded, so a table is the same on every run."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.size == 0:
+        return float("nan"), float("nan")
+    n_seeds, n_classes = values.shape
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(n_seeds, size=(resamples, n_seeds, 1))
+    classes = rng.integers(n_classes, size=(resamples, n_seeds, n_classes))
+    means = values[seeds, classes].mean(axis=(1, 2))
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)

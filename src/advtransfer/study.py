@@ -7,7 +7,7 @@ jobs it changes.
 
 from __future__ import annotations
 
-from advtransfer import catalog
+from advtransfer import catalog, own
 
 STANDARD = "none"  # the excluded-class wildcard of the standard (all-class) classifier
 OUTPUT_LAYER = "logits"  # every classifier's last layer (advtransfer.lots.layers.OUTPUT)
@@ -18,7 +18,21 @@ def dataset_cfg(config: dict, dataset: str) -> dict:
 
 
 def num_classes(config: dict, dataset: str) -> int:
-    return int(dataset_cfg(config, dataset).get("num_classes", 10))
+    """The config's ``num_classes``; by default an image folder's class folders, else 10."""
+    ds = dataset_cfg(config, dataset)
+    if "num_classes" not in ds and "image_folder" in ds:
+        return len(own.folder_layout(ds["image_folder"])["classes"])
+    return int(ds.get("num_classes", 10))
+
+
+def test_size(config: dict, dataset: str) -> int | None:
+    """The test split's size where known before loading: a registered dataset's, an image folder's."""
+    ds = dataset_cfg(config, dataset)
+    if "image_folder" in ds:
+        return len(own.folder_layout(ds["image_folder"])["files"]["test"])
+    if own.source_spec(ds) is not None:
+        return None
+    return catalog.SPLIT_FACTS.get(dataset, {}).get("test_size")
 
 
 def excluded_classes(config: dict, dataset: str) -> list[int]:
@@ -48,6 +62,16 @@ def models(config: dict) -> list[tuple[str, str, str]]:
     return [(d, a, f) for d in config["datasets"] for a in architectures(config, d) for f in defences(config, d, a)]
 
 
+def seeds(config: dict) -> list[int]:
+    """The replicate seeds (method §5.1): every training job and what follows it runs once per seed."""
+    return [int(s) for s in config["seeds"]]
+
+
+def first_seed(config: dict) -> int:
+    """The seed of the figures drawn from one training run (Isomap, histograms, LOTS, training curves)."""
+    return seeds(config)[0]
+
+
 def defended_datasets(config: dict) -> list[str]:
     """Datasets with Raw Zero-Shot classifiers and at least one defence besides vanilla (Table 2)."""
     return sorted({d for d, _, f in models(config) if f != "vanilla" and d in zero_shot_datasets(config)})
@@ -63,7 +87,23 @@ def data_params(config: dict, dataset: str) -> dict:
         "train_limit": ds.get("train_limit"),
         "test_limit": ds.get("test_limit"),
         "options": dict(ds.get("options", {})),
+        **({"source": own.source_spec(ds)} if own.source_spec(ds) else {}),
     }
+
+
+def own_model(config: dict, dataset: str, architecture: str) -> dict | None:
+    """An architecture given by import path: {"model", "model_kwargs"} (None: a registered one)."""
+    return own.model_spec(dataset_cfg(config, dataset), architecture)
+
+
+def own_modules(config: dict, dataset: str, architecture: str | None = None) -> tuple[str, ...]:
+    """The modules a job of ``dataset`` (and ``architecture``) imports for an own source and model:
+    what builds them and your model's module (code versions, ``advtransfer.code``)."""
+    modules = [own.DATA_MODULE] if own.source_spec(dataset_cfg(config, dataset)) else []
+    spec = own_model(config, dataset, architecture) if architecture else None
+    if spec:
+        modules += [own.MODEL_MODULE, own.split_ref(spec["model"])[0]]
+    return tuple(modules)
 
 
 def _params(config: dict, name: str, dataset: str | None) -> dict:
@@ -130,17 +170,18 @@ def recipe(config: dict, dataset: str, architecture: str) -> dict:
     return dict(dataset_cfg(config, dataset)["architectures"][architecture]["train"])
 
 
-def train_params(config: dict, dataset: str, architecture: str, defence: str) -> dict:
-    """The training job's plain values: data, recipe, defence and seed (a fine-tuning defence's
+def train_params(config: dict, dataset: str, architecture: str, defence: str, seed: int) -> dict:
+    """The training job's plain values: data, recipe, defence and ``seed`` (a fine-tuning defence's
     starting classifier is the job's input ``base``, ``FINE_TUNED``)."""
     params = defence_params(config, defence, dataset)
     return {
         "data": data_params(config, dataset),
         "architecture": architecture,
+        **({"own_model": own_model(config, dataset, architecture)} if own_model(config, dataset, architecture) else {}),
         "recipe": recipe(config, dataset, architecture),
         "defence": defence_kind(config, defence, dataset),
         "defence_params": params,
-        "seed": int(config["seed"]),
+        "seed": int(seed),
     }
 
 

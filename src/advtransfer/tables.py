@@ -14,10 +14,11 @@ import pandas as pd
 from advtransfer.catalog import TECHNIQUES
 from advtransfer.io import write_table
 from advtransfer.paper import PAPER2_MODE
-from advtransfer.statistics import holm, mean, paired_test, pearson, std
+from advtransfer.statistics import bootstrap_ci, holm, mean, paired_test, pearson, std
 from advtransfer.study import STANDARD
 
-PER_CLASS_KEYS = ["dataset", "architecture", "defence", "excluded_class"]
+SEED = "seed"  # the replicate seed of a row (method §5.1)
+PER_CLASS_KEYS = ["dataset", "architecture", "defence", SEED, "excluded_class"]
 MODEL_KEYS = ["dataset", "architecture", "defence"]
 METRICS = {"DBM": "dbm", "AM": "am"}
 POOLED = "all"  # the architecture name of the rows that pool every architecture of a dataset
@@ -29,24 +30,57 @@ TABLE3_COLUMNS = ["dataset", "architecture", "attack", "metric", "n", "n_used",
                   "pearson_r", "p_value", "ci_low", "ci_high"]
 
 
+# -- seeds ---------------------------------------------------------------------------------------
+
+def with_seed(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """``table`` with its ``seed`` column: a table of a one-seed study is written without it."""
+    return table if SEED in table.columns else table.assign(**{SEED: seed})
+
+
+def several_seeds(table: pd.DataFrame) -> bool:
+    return SEED in table.columns and table[SEED].nunique() > 1
+
+
+def as_written(table: pd.DataFrame) -> pd.DataFrame:
+    """The table to write: a one-seed study's tables have no ``seed`` column (they are the
+    tables of a study without replicates, method §5.1)."""
+    return table if several_seeds(table) else table.drop(columns=[SEED], errors="ignore")
+
+
 # -- Table 1 -------------------------------------------------------------------------------------
 
 def table1(per_class: pd.DataFrame) -> pd.DataFrame:
-    """Table 1: mean ± std (over the excluded classes, ddof 0) of DBM and AM, vanilla classifiers."""
-    vanilla = per_class[per_class["defence"] == "vanilla"]
-    grouped = vanilla.groupby(["dataset", "architecture"], sort=False)
-    return grouped.agg(
-        dbm_mean=("dbm", "mean"), dbm_std=("dbm", lambda v: float(np.std(v))),
-        am_mean=("am", "mean"), am_std=("am", lambda v: float(np.std(v))),
-        n_classes=("excluded_class", "nunique"),
-    ).reset_index()
+    """Table 1: per (dataset, architecture) of the vanilla classifiers, the mean of DBM and AM over
+    the excluded classes and seeds and their std over the classes (ddof 0; with several seeds, the
+    mean over the seeds of each seed's std). With several seeds also (method §5.1): ``n_seeds``, the
+    std between the seeds' means (ddof 1) and the 95% bootstrap CI of the mean (seeds, then classes)."""
+    vanilla = with_seed(per_class[per_class["defence"] == "vanilla"])
+    model = ["dataset", "architecture"]
+    columns = list(METRICS.values())
+    table = vanilla.groupby(model, sort=False).agg(
+        **{f"{c}_mean": (c, "mean") for c in columns}, n_classes=("excluded_class", "nunique")).reset_index()
+    within = vanilla.groupby(model + [SEED], sort=False)[columns].agg(lambda v: float(np.std(v)))
+    within = within.groupby(model, sort=False).mean().add_suffix("_std").reset_index()
+    table = table.merge(within, on=model)
+    table = table[model + [f"{c}_{s}" for c in columns for s in ("mean", "std")] + ["n_classes"]]
+    if not several_seeds(vanilla):
+        return table
+    extra = []
+    for _, g in vanilla.groupby(model, sort=False):
+        row = {"n_seeds": g[SEED].nunique()}
+        for c in columns:
+            by_seed = g.pivot(index=SEED, columns="excluded_class", values=c).dropna(axis=1)
+            row[f"{c}_seed_std"] = float(np.std(by_seed.mean(axis=1).to_numpy(), ddof=1))
+            row[f"{c}_ci_low"], row[f"{c}_ci_high"] = bootstrap_ci(by_seed.to_numpy())
+        extra.append(row)
+    return pd.concat([table, pd.DataFrame(extra)], axis=1)
 
 
 def aggregate_job(metrics: list[str], per_class_out: str, table1_csv: str, table1_md: str) -> None:
     """Collect the per-class metrics and write Table 1."""
-    per_class = pd.concat([pd.read_csv(p) for p in metrics], ignore_index=True)
+    per_class = with_seed(pd.concat([pd.read_csv(p) for p in metrics], ignore_index=True))
     per_class = per_class.sort_values(PER_CLASS_KEYS, kind="stable")
-    write_table(per_class, per_class_out)
+    write_table(as_written(per_class), per_class_out)
     write_table(table1(per_class), table1_csv, table1_md)
 
 
@@ -54,6 +88,7 @@ def aggregate_job(metrics: list[str], per_class_out: str, table1_csv: str, table
 
 def check_per_class(per_class: pd.DataFrame) -> pd.DataFrame:
     """The per-class table, checked: its key and metric columns, one row per key."""
+    per_class = with_seed(per_class)
     missing = [c for c in PER_CLASS_KEYS + list(METRICS.values()) if c not in per_class.columns]
     if missing:
         raise ValueError(f"the per-class table lacks the columns {missing}")
@@ -67,13 +102,14 @@ def table2(per_class: pd.DataFrame) -> pd.DataFrame:
     """Table 2: per dataset, defence ≠ vanilla, architecture (and ``all``: every architecture's
     classes pooled) and metric, the paired t-test of vanilla vs defended over the pairs
     (architecture, excluded class); std with ddof 0; Holm's correction over the defences of one
-    dataset, metric and architecture group (a test without a p-value is left out of it)."""
+    dataset, metric and architecture group (a test without a p-value is left out of it). With
+    several seeds (method §5.1), the pairs are (architecture, excluded class, seed)."""
     per_class = check_per_class(per_class)
     rows = []
     for dataset, data in per_class.groupby("dataset", sort=False):
         vanilla = data[data["defence"] == "vanilla"]
         for defence in [d for d in data["defence"].unique() if d != "vanilla"]:
-            pairs = vanilla.merge(data[data["defence"] == defence], on=["architecture", "excluded_class"],
+            pairs = vanilla.merge(data[data["defence"] == defence], on=["architecture", "excluded_class", SEED],
                                   suffixes=("_vanilla", "_defended"))
             groups = [(a, pairs[pairs["architecture"] == a]) for a in data["architecture"].unique()]
             for architecture, group in groups + [(POOLED, pairs)]:
@@ -125,34 +161,51 @@ def attacks_per_class(samples: pd.DataFrame) -> pd.DataFrame:
 
 
 def attacks_per_class_job(samples: list[str], keys: list[dict], out: str) -> None:
-    """``attacks_per_class.csv``: per (dataset, architecture, defence, attack, class)."""
+    """``attacks_per_class.csv``: per (dataset, architecture, defence, seed, attack, class)."""
     frames = [attacks_per_class(pd.read_csv(path)).assign(**k) for path, k in zip(samples, keys)]
-    table = pd.concat(frames, ignore_index=True)
-    key_columns = MODEL_KEYS + ["attack"]
-    write_table(table[key_columns + [c for c in table.columns if c not in key_columns]], out)
+    table = with_seed(pd.concat(frames, ignore_index=True))
+    key_columns = MODEL_KEYS + [SEED, "attack"]
+    write_table(as_written(table[key_columns + [c for c in table.columns if c not in key_columns]]), out)
 
 
 def table3_input(per_class_attacks: pd.DataFrame, per_class_metrics: pd.DataFrame) -> pd.DataFrame:
-    """Rows (dataset, architecture, attack, class, dbm, am, mean_l2) of the vanilla classifiers."""
-    attacks = per_class_attacks[per_class_attacks["defence"] == "vanilla"]
-    metrics = per_class_metrics[per_class_metrics["defence"] == "vanilla"].rename(columns={"excluded_class": "class"})
-    joined = attacks.merge(metrics[["dataset", "architecture", "class", "dbm", "am"]],
-                           on=["dataset", "architecture", "class"], how="inner")
-    return joined[TABLE3_INPUT]
+    """Rows (dataset, architecture, attack, class, dbm, am, mean_l2, seed) of the vanilla classifiers."""
+    attacks = with_seed(per_class_attacks[per_class_attacks["defence"] == "vanilla"])
+    metrics = with_seed(per_class_metrics[per_class_metrics["defence"] == "vanilla"])
+    metrics = metrics.rename(columns={"excluded_class": "class"})
+    joined = attacks.merge(metrics[["dataset", "architecture", SEED, "class", "dbm", "am"]],
+                           on=["dataset", "architecture", SEED, "class"], how="inner")
+    return joined[TABLE3_INPUT + [SEED]]
+
+
+SEED_MEAN = "mean"  # Table 3's seed of the rows on seed-averaged per-class values
 
 
 def table3(per_class: pd.DataFrame) -> pd.DataFrame:
-    """Table 3 from rows (dataset, architecture, attack, class, dbm, am, mean_l2), one per class:
-    per (dataset, architecture, attack) and metric (DBM, AM), Pearson r, p and 95% CI between the N
-    per-class metric values and the N per-class Mean L2 scores; then the rows pooled over the
-    architectures of a dataset (architecture ``all``)."""
+    """Table 3 from rows (dataset, architecture, attack, class, dbm, am, mean_l2), one per class
+    (and seed): per (dataset, architecture, attack) and metric (DBM, AM), Pearson r, p and 95% CI
+    between the N per-class metric values and the N per-class Mean L2 scores; then the rows pooled
+    over the architectures of a dataset (architecture ``all``). With several seeds (method §5.1),
+    first on the per-class values averaged over the seeds (seed ``mean``), then per seed."""
     missing = set(TABLE3_INPUT) - set(per_class.columns)
     if missing:
         raise ValueError(f"missing columns: {', '.join(sorted(missing))}")
     if (per_class["architecture"] == POOLED).any():
         raise ValueError(f"architecture name {POOLED!r} is reserved for the pooled rows")
-    if per_class.duplicated(["dataset", "architecture", "attack", "class"]).any():
-        raise ValueError("more than one row for a (dataset, architecture, attack, class)")
+    per_class = with_seed(per_class)
+    keys = ["dataset", "architecture", "attack", "class"]
+    if per_class.duplicated(keys + [SEED]).any():
+        raise ValueError("more than one row for a (dataset, architecture, attack, class, seed)")
+    if not several_seeds(per_class):
+        return _correlations(per_class)
+    averaged = per_class.groupby(keys, sort=False)[["dbm", "am", "mean_l2"]].mean().reset_index()
+    tables = [_correlations(averaged).assign(**{SEED: SEED_MEAN})]
+    tables += [_correlations(g).assign(**{SEED: str(seed)}) for seed, g in per_class.groupby(SEED, sort=True)]
+    table = pd.concat(tables, ignore_index=True)
+    return table[TABLE3_COLUMNS[:3] + [SEED] + TABLE3_COLUMNS[3:]]
+
+
+def _correlations(per_class: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for frame in (per_class, per_class.assign(architecture=POOLED)):
         for (dataset, architecture, attack), g in frame.groupby(["dataset", "architecture", "attack"], sort=True):
@@ -186,11 +239,12 @@ def lots_comparison_table(attempts: pd.DataFrame) -> pd.DataFrame:
 
 def lots_comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> None:
     """Paper 2's comparison table per (dataset, architecture, defence)."""
-    attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
-    tables = [lots_comparison_table(group).assign(**dict(zip(MODEL_KEYS, key)))
-              for key, group in attempts.groupby(MODEL_KEYS, sort=False)]
+    attempts = with_seed(pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True))
+    keys = MODEL_KEYS + [SEED]
+    tables = [lots_comparison_table(group).assign(**dict(zip(keys, key)))
+              for key, group in attempts.groupby(keys, sort=False)]
     table = pd.concat(tables, ignore_index=True)
-    write_table(table[MODEL_KEYS + [c for c in table.columns if c not in MODEL_KEYS]], out_csv, out_md)
+    write_table(as_written(table[keys + [c for c in table.columns if c not in keys]]), out_csv, out_md)
 
 
 # -- the classifiers' accuracies -----------------------------------------------------------------------
@@ -204,7 +258,7 @@ def classifier_label(excluded) -> str:
 def accuracy_table(histories: list[dict]) -> pd.DataFrame:
     """Final test accuracy of every classifier (method §1.6): one row per history.
 
-    ``histories``: dicts with dataset, architecture, defence, excluded (``none`` or a class) and
+    ``histories``: dicts with dataset, architecture, defence, seed, excluded (``none`` or a class) and
     ``history`` (a table with epoch, train_loss, test_accuracy, lr, seconds). Accuracies are on the
     classifier's own classes; train_seconds sums the epochs' seconds.
     """
@@ -214,7 +268,7 @@ def accuracy_table(histories: list[dict]) -> pd.DataFrame:
         best = df["test_accuracy"].idxmax()
         rows.append({
             "dataset": h["dataset"], "architecture": h["architecture"], "defence": h["defence"],
-            "classifier": classifier_label(h["excluded"]),
+            SEED: h.get(SEED, 0), "classifier": classifier_label(h["excluded"]),
             "epochs": int(df["epoch"].iloc[-1]),
             "final_test_accuracy": float(df["test_accuracy"].iloc[-1]),
             "best_test_accuracy": float(df["test_accuracy"].max()),
@@ -228,7 +282,7 @@ def accuracy_table(histories: list[dict]) -> pd.DataFrame:
 def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: str) -> None:
     """The table of every classifier's final test accuracy."""
     table = accuracy_table([{**k, "history": pd.read_csv(p)} for k, p in zip(keys, histories)])
-    write_table(table, out_csv, out_md)
+    write_table(as_written(table), out_csv, out_md)
 
 
 # -- paper 2's Table 1 ------------------------------------------------------------------------------
@@ -239,22 +293,26 @@ PAPER2_STATS = ["success_rate", "pass_mean", "pass_std", "l2_mean", "l2_std", "l
 
 
 def paper2_table1(attempts: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
-    """Paper 2's Table 1 (method §4.10): one row per model of ``errors`` (dataset, architecture,
-    defence, test_error), vanilla first; per technique the success rate and mean ± std of PASS, L2
-    and L∞ over the successful attempts in the modes of ``paper.PAPER2_MODE`` on that model (NaN: none)."""
+    """Paper 2's Table 1 (method §4.10): one row per model and seed of ``errors`` (dataset,
+    architecture, defence, seed, test_error), vanilla first; per technique the success rate and
+    mean ± std of PASS, L2 and L∞ over the successful attempts in the modes of ``paper.PAPER2_MODE``
+    on that model (NaN: none)."""
+    attempts, errors = with_seed(attempts), with_seed(errors)
+    keys = MODEL_KEYS + [SEED]
     chosen = attempts[attempts["mode"] == attempts["technique"].map(PAPER2_MODE)].assign(layer="-")
     rows = []
-    for key, group in chosen.groupby(MODEL_KEYS, sort=False):
+    for key, group in chosen.groupby(keys, sort=False):
         summary = lots_comparison_table(group).set_index("technique")
-        row = dict(zip(MODEL_KEYS, key))
+        row = dict(zip(keys, key))
         for technique in TECHNIQUES:
             for stat in PAPER2_STATS:
                 value = summary.loc[technique, stat] if technique in summary.index else np.nan
                 row[f"{technique.lower()}_{stat}"] = float(value)
         rows.append(row)
-    columns = MODEL_KEYS + [f"{t.lower()}_{s}" for t in TECHNIQUES for s in PAPER2_STATS]
-    table = errors.merge(pd.DataFrame(rows, columns=columns), on=MODEL_KEYS, how="left")
-    return table.sort_values("defence", key=lambda d: d != "vanilla", kind="stable").reset_index(drop=True)
+    columns = keys + [f"{t.lower()}_{s}" for t in TECHNIQUES for s in PAPER2_STATS]
+    table = errors.merge(pd.DataFrame(rows, columns=columns), on=keys, how="left")
+    table = table.sort_values("defence", key=lambda d: d != "vanilla", kind="stable").reset_index(drop=True)
+    return table[keys + [c for c in table.columns if c not in keys]]
 
 
 def paper2_markdown(table: pd.DataFrame) -> pd.DataFrame:
@@ -262,7 +320,7 @@ def paper2_markdown(table: pd.DataFrame) -> pd.DataFrame:
     def pm(mean_, std_, digits):
         return "–" if pd.isna(mean_) else f"{mean_:.{digits}f} ± {std_:.{digits}f}"
 
-    shown = table[MODEL_KEYS].copy()
+    shown = table[[c for c in MODEL_KEYS + [SEED] if c in table.columns]].copy()
     shown["test error"] = [f"{100 * e:.2f}%" for e in table["test_error"]]
     for t in TECHNIQUES:
         p = t.lower()
@@ -276,9 +334,10 @@ def paper2_markdown(table: pd.DataFrame) -> pd.DataFrame:
 def paper2_table1_job(attempt_files: list[str], history_files: list[str], models: list[dict],
                       out_csv: str, out_md: str) -> None:
     """Paper 2's Table 1 from the comparison's attempts and each model's training history (its test
-    error after the last epoch); ``models`` gives each history's (dataset, architecture, defence)."""
+    error after the last epoch); ``models`` gives each history's (dataset, architecture, defence,
+    seed). A one-seed study's table has no seed column."""
     attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
     errors = pd.DataFrame([{**m, "test_error": 1 - float(pd.read_csv(h)["test_accuracy"].iloc[-1])}
                            for h, m in zip(history_files, models)])
-    table = paper2_table1(attempts, errors)
+    table = as_written(paper2_table1(attempts, errors))
     write_table(table, out_csv, out_md, markdown=paper2_markdown(table))

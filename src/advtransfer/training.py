@@ -50,13 +50,15 @@ class ClassifierModule(L.LightningModule):
 
     def __init__(self, architecture: str, in_channels: int, image_size: int, num_classes: int,
                  mean: list, std: list, recipe: dict, defence: str = "vanilla",
-                 defence_params: dict | None = None, init_from: str | None = None):
+                 defence_params: dict | None = None, init_from: str | None = None,
+                 own_model: dict | None = None):
         super().__init__()
-        self.save_hyperparameters(ignore=["init_from"])
+        self.save_hyperparameters(ignore=["init_from"] + (["own_model"] if own_model is None else []))
         self.recipe = TrainRecipe.from_config(recipe)
         self.defence: Defence = build_defence(defence, defence_params)
         self.model: Classifier = build_classifier(
-            architecture, in_channels, image_size, num_classes, mean, std, self.defence.input_transforms())
+            architecture, in_channels, image_size, num_classes, mean, std, self.defence.input_transforms(),
+            own_model=own_model)
         self.defence.prepare_model(self.model)
         if init_from is not None:  # fine-tuning (e.g. LOTS-AT) starts from a trained classifier
             load_weights(self.model, init_from)
@@ -199,7 +201,8 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
                      model_path: str | Path, history_path: str | Path, seed: int = 0,
                      defence: str = "vanilla", defence_params: dict | None = None,
                      accelerator: str = "auto", devices: int | None = None, code: str | None = None,
-                     init_from: str | Path | None = None, examples: list[str] | None = None) -> TrainResult:
+                     init_from: str | Path | None = None, own_model: dict | None = None,
+                     examples: list[str] | None = None) -> TrainResult:
     """Train one classifier on ``splits`` without class ``excluded`` (None = the standard classifier).
 
     Resumes from ``<out_dir>/checkpoints/last.ckpt`` if it belongs to this job (same recipe, data,
@@ -210,13 +213,14 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     (fine-tuning defences); ``examples``: the adversarial example files a fine-tuning defence trains
     on (method §4.10); making either anew discards this job's checkpoints. A defence with
     ``iterations`` trains that many batches in its ``epochs`` instead of the recipe's epochs.
+    ``own_model``: an architecture given by import path (``advtransfer.own``).
     """
     r = TrainRecipe.from_config(recipe)
     L.seed_everything(seed, workers=True, verbose=False)
     num_classes = splits.num_classes - (excluded is not None)
     mean, std = splits.channel_stats()
     module = ClassifierModule(architecture, splits.in_channels, splits.image_size, num_classes,
-                              mean, std, recipe, defence, defence_params, init_from=init_from)
+                              mean, std, recipe, defence, defence_params, init_from=init_from, own_model=own_model)
     if examples:
         module.defence.use_examples(examples)
     transform_set = lambda x, y: module.defence.prepare_training_set(x, y, seed)  # noqa: E731
@@ -283,11 +287,12 @@ def splits_class_names(splits, excluded: int | None) -> list[str]:
 
 def train_job(data: dict, architecture: str, excluded: int | None, recipe: dict, defence: str,
               defence_params: dict, seed: int, model: str, history: str, code: str | None = None,
-              init_from: str | None = None, examples: list[str] | None = None) -> TrainResult:
+              init_from: str | None = None, own_model: dict | None = None,
+              examples: list[str] | None = None) -> TrainResult:
     """The workflow's ``train`` job: load the dataset, train (or resume), write weights and history."""
     from advtransfer.data import for_architecture, load_dataset
 
     splits = for_architecture(load_dataset(**data), architecture)
     return train_classifier(splits, architecture, excluded, recipe, Path(model).parent, model, history,
                             seed=seed, defence=defence, defence_params=defence_params, code=code,
-                            init_from=init_from, examples=examples)
+                            init_from=init_from, own_model=own_model, examples=examples)

@@ -6,12 +6,12 @@ rule attack:
     input:
         model=trained("model", standard=True),
     output:
-        samples=f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}.csv",
-        images=f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}_images.npz",
+        samples=f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{attack}}.csv",
+        images=f"{R}/attacks/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{attack}}_images.npz",
     log:
-        "logs/attack/{dataset}/{architecture}/{defence}/{attack}.log",
+        "logs/attack/{dataset}/{architecture}/{defence}/seed{seed}/{attack}.log",
     benchmark:
-        f"{R}/benchmarks/attack/{{dataset}}/{{architecture}}/{{defence}}/{{attack}}.tsv"
+        f"{R}/benchmarks/attack/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{attack}}.tsv"
     wildcard_constraints:
         attack="|".join(study.ATTACK_NAMES),
     group:

@@ -18,16 +18,14 @@ from advtransfer.code import code_version
 from advtransfer.config import (
     ConfigError,
     check_config,
-    check_sample_counts,
+    check_as_given,
     checked_once,
 )
 
 min_version("9.0")
 
 try:
-    check_sample_counts(
-        config
-    )  # the values given, before the schema fills in its defaults
+    check_as_given(config)  # the values given, before the schema fills in its defaults
 except ConfigError as err:
     raise WorkflowError(f"config: {err}") from None
 validate(config, schema="../schemas/config.schema.yaml")
@@ -52,7 +50,8 @@ def code(script, *modules):
 
 def model_code(script):
     """Code version of a job that reads a dataset and builds a model: its script, the dataset's
-    source, the architecture, the defence and the attack if any (catalog.modules)."""
+    source, the architecture, the defence and the attack if any (catalog.modules), and an own
+    source's or model's modules (study.own_modules: your model's file counts)."""
     return lambda w: code(
         script,
         *catalog.modules(
@@ -61,6 +60,7 @@ def model_code(script):
             study.defence_kind(config, getattr(w, "defence", "vanilla"), w.dataset),
             getattr(w, "attack", None),
         ),
+        *study.own_modules(config, w.dataset, w.architecture),
     )
 
 
@@ -85,21 +85,26 @@ CONDA_ENV = (
 R = "results"
 # Jobs of one trained model (soft-labels, metrics, attacks) share one cluster submission; the
 # Slurm profile's group-components sets how many go together.
-MODEL_GROUP = "model_{dataset}_{architecture}_{defence}"
+MODEL_GROUP = "model_{dataset}_{architecture}_{defence}_{seed}"
 
 
 wildcard_constraints:
     dataset="[a-z0-9_]+",
     architecture="[a-z0-9_]+",
     defence="[a-z0-9_]+",
+    seed=r"\d+",
     excluded=r"none|\d+",
     klass=r"\d+",
 
 
-# Every classifier: (dataset, architecture, defence, excluded), excluded "none" for the standard one.
+# Replicate seeds (method §5.1): a `seed<seed>` level in the paths of every model and what follows it.
+SEEDS = study.seeds(config)
+FIRST_SEED = study.first_seed(config)
+# Every classifier: (dataset, architecture, defence, seed, excluded), excluded "none" for the standard one.
 CLASSIFIERS = [
-    (d, a, f, e)
+    (d, a, f, s, e)
     for d, a, f in study.models(config)
+    for s in SEEDS
     for e in [study.STANDARD, *study.excluded_classes(config, d)]
 ]
 TRAINING_FIGURES = [
@@ -107,22 +112,28 @@ TRAINING_FIGURES = [
 ]
 
 
-def trained(file, standard=False, defence=None):
-    """Input function: rule train's ``file`` ("model" or "history") for the job's dataset and
-    architecture: the standard classifier, or the one without the job's class ``klass``.
+def trained(file, standard=False, defence=None, seed=None):
+    """Input function: rule train's ``file`` ("model" or "history") for the job's dataset,
+    architecture and seed (or ``seed``): the standard classifier, or the one without the job's
+    class ``klass``.
     """
     return lambda w: getattr(rules.train.output, file).format(
         dataset=w.dataset,
         architecture=w.architecture,
         defence=defence or w.defence,
+        seed=w.seed if seed is None else seed,
         excluded=study.STANDARD if standard else w.klass,
     )
 
 
-def history_of(dataset, architecture, defence, excluded):
+def history_of(dataset, architecture, defence, seed, excluded):
     """Rule train's history of one classifier."""
     return rules.train.output.history.format(
-        dataset=dataset, architecture=architecture, defence=defence, excluded=excluded
+        dataset=dataset,
+        architecture=architecture,
+        defence=defence,
+        seed=seed,
+        excluded=excluded,
     )
 
 
@@ -133,6 +144,7 @@ def study_outputs():
         *outputs(rules.zero_shot_figures.output.isomap, figure_rows()),
         *outputs(rules.zero_shot_figures.output.histograms, figure_rows()),
         *(rules.table2.output if defended_datasets() else []),
+        *(rules.table1_figure.output if study.zero_shot_datasets(config) else []),
         *rules.defence_figures.output,
         *(rules.table3.output if attacked_datasets() else []),
         *rules.correlation_figures.output,
@@ -169,10 +181,11 @@ def outputs(pattern, rows):
 
 
 def grid(**extra):
-    """Rows (dataset, architecture, defence, excluded class) of every Raw Zero-Shot classifier."""
+    """Rows (dataset, architecture, defence, seed, excluded class) of every Raw Zero-Shot classifier."""
     return [
-        dict(dataset=d, architecture=a, defence=f, klass=i, **extra)
+        dict(dataset=d, architecture=a, defence=f, seed=s, klass=i, **extra)
         for d, a, f in study.models(config)
+        for s in SEEDS
         for i in study.excluded_classes(config, d)
     ]
 
@@ -198,11 +211,12 @@ def attacked_datasets():
 
 
 def attack_rows():
-    """(dataset, architecture, defence, attack) of every attack job, LOTS included where configured."""
+    """(dataset, architecture, defence, seed, attack) of every attack job, LOTS included where configured."""
     return [
-        dict(dataset=d, architecture=a, defence=f, attack=attack)
+        dict(dataset=d, architecture=a, defence=f, seed=s, attack=attack)
         for d, a, f in study.models(config)
         if d in attacked_datasets()
+        for s in SEEDS
         for attack in study.attack_names(config, d)
     ]
 
@@ -212,18 +226,20 @@ def lots_figure_rows():
 
 
 def finetuning_models():
-    """(dataset, architecture, defence) of every model in paper 2's Table 1 (datasets with a
+    """(dataset, architecture, defence, seed) of every model in paper 2's Table 1 (datasets with a
     fine-tuning defence and a lots section)."""
     return [
-        dict(dataset=d, architecture=a, defence=f)
+        dict(dataset=d, architecture=a, defence=f, seed=s)
         for d, a, f in study.models(config)
         if d in study.finetuning_datasets(config)
+        for s in SEEDS
     ]
 
 
 def lots_rows():
-    """(dataset, architecture, defence, layer) of every table of LOTS attempts ("baselines": FGS, FGV, HC)."""
+    """(dataset, architecture, defence, seed, layer) of every table of LOTS attempts ("baselines": FGS, FGV, HC)."""
     return [
-        dict(dataset=d, architecture=a, defence=f, layer=t)
+        dict(dataset=d, architecture=a, defence=f, seed=s, layer=t)
         for d, a, f, t in study.lots_tables(config)
+        for s in SEEDS
     ]

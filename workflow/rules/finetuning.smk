@@ -9,11 +9,11 @@ rule adversarial_examples:
             **dict(w.items(), defence="vanilla")
         ),
     output:
-        f"{R}/adversarial_examples/{{dataset}}/{{architecture}}/{{excluded}}/{{examples}}.npz",
+        f"{R}/adversarial_examples/{{dataset}}/{{architecture}}/seed{{seed}}/{{excluded}}/{{examples}}.npz",
     log:
-        "logs/adversarial_examples/{dataset}/{architecture}/{excluded}/{examples}.log",
+        "logs/adversarial_examples/{dataset}/{architecture}/seed{seed}/{excluded}/{examples}.log",
     benchmark:
-        f"{R}/benchmarks/adversarial_examples/{{dataset}}/{{architecture}}/{{excluded}}/{{examples}}.tsv"
+        f"{R}/benchmarks/adversarial_examples/{{dataset}}/{{architecture}}/seed{{seed}}/{{excluded}}/{{examples}}.tsv"
     wildcard_constraints:
         examples=r"fgs|fgv|hc|lots_[\w.]+",
     conda:

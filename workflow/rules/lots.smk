@@ -10,11 +10,11 @@ rule lots:
     input:
         model=trained("model", standard=True),
     output:
-        f"{R}/lots/{{dataset}}/{{architecture}}/{{defence}}/{{layer}}.csv",
+        f"{R}/lots/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{layer}}.csv",
     log:
-        "logs/lots/{dataset}/{architecture}/{defence}/{layer}.log",
+        "logs/lots/{dataset}/{architecture}/{defence}/seed{seed}/{layer}.log",
     benchmark:
-        f"{R}/benchmarks/lots/{{dataset}}/{{architecture}}/{{defence}}/{{layer}}.tsv"
+        f"{R}/benchmarks/lots/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{layer}}.tsv"
     wildcard_constraints:
         layer=r"[\w.]+",
     group:
@@ -39,11 +39,11 @@ rule lots_baselines:
     input:
         model=trained("model", standard=True),
     output:
-        f"{R}/lots/{{dataset}}/{{architecture}}/{{defence}}/baselines.csv",
+        f"{R}/lots/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/baselines.csv",
     log:
-        "logs/lots/{dataset}/{architecture}/{defence}/baselines.log",
+        "logs/lots/{dataset}/{architecture}/{defence}/seed{seed}/baselines.log",
     benchmark:
-        f"{R}/benchmarks/lots_baselines/{{dataset}}/{{architecture}}/{{defence}}/baselines.tsv"
+        f"{R}/benchmarks/lots_baselines/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/baselines.tsv"
     group:
         MODEL_GROUP
     conda:

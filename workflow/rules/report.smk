@@ -119,7 +119,7 @@ rule paper1_claims:
 rule paper2_lenet:
     input:
         lots=f"{R}/tables/lots_comparison.csv",
-        history=history_of(*PAPER2, study.STANDARD),
+        history=history_of(*PAPER2, FIRST_SEED, study.STANDARD),
         caption=caption_file("paper2_lenet"),
     output:
         csv=f"{R}/tables/paper2_lenet.csv",
@@ -137,6 +137,7 @@ rule paper2_lenet:
     conda:
         CONDA_ENV
     params:
+        seed=FIRST_SEED,
         code=code("paper2_lenet"),
     script:
         "../scripts/paper2_lenet.py"
@@ -188,6 +189,7 @@ rule study_summary:
         # by content: the same config under another name or path re-runs nothing
         preset=preset_names(workflow.configfiles, Path(workflow.basedir).parent),
         grid=[list(m) for m in study.models(config)],
+        seeds=SEEDS,
         benchmarks=f"{R}/benchmarks",
         code=code("study_summary"),
     script:

@@ -106,7 +106,7 @@ rule accuracies:
         CONDA_ENV
     params:
         classifiers=[
-            dict(zip(["dataset", "architecture", "defence", "excluded"], c))
+            dict(zip(["dataset", "architecture", "defence", "seed", "excluded"], c))
             for c in CLASSIFIERS
         ],
         code=code("accuracies"),

@@ -6,11 +6,11 @@ rule soft_labels:
         zero_shot=trained("model"),
         standard=trained("model", standard=True),
     output:
-        f"{R}/soft_labels/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.npz",
+        f"{R}/soft_labels/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{klass}}.npz",
     log:
-        "logs/soft_labels/{dataset}/{architecture}/{defence}/{klass}.log",
+        "logs/soft_labels/{dataset}/{architecture}/{defence}/seed{seed}/{klass}.log",
     benchmark:
-        f"{R}/benchmarks/soft_labels/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.tsv"
+        f"{R}/benchmarks/soft_labels/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{klass}}.tsv"
     group:
         MODEL_GROUP
     conda:
@@ -30,11 +30,11 @@ rule metrics:
         zero_shot_history=trained("history"),
         standard_history=trained("history", standard=True),
     output:
-        f"{R}/metrics/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.csv",
+        f"{R}/metrics/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{klass}}.csv",
     log:
-        "logs/metrics/{dataset}/{architecture}/{defence}/{klass}.log",
+        "logs/metrics/{dataset}/{architecture}/{defence}/seed{seed}/{klass}.log",
     benchmark:
-        f"{R}/benchmarks/metrics/{{dataset}}/{{architecture}}/{{defence}}/{{klass}}.tsv"
+        f"{R}/benchmarks/metrics/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{klass}}.tsv"
     group:
         MODEL_GROUP
     conda:

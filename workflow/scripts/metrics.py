@@ -5,4 +5,4 @@ w = snakemake.wildcards
 with job(snakemake):
     metrics_job(snakemake.input.soft_labels, snakemake.input.zero_shot_history, snakemake.input.standard_history,
                 {"dataset": w.dataset, "architecture": w.architecture, "defence": w.defence,
-                 "excluded_class": int(w.klass)}, snakemake.output[0])
+                 "seed": int(w.seed), "excluded_class": int(w.klass)}, snakemake.output[0])

@@ -1,6 +1,7 @@
 from advtransfer.jobs import job
 from advtransfer.report import study_job
 
+p = snakemake.params
 with job(snakemake):
-    study_job(snakemake.params.preset, snakemake.params.grid, snakemake.params.benchmarks, snakemake.input.caption,
-              snakemake.output.csv, snakemake.output.html)
+    study_job(p.preset, p.grid, p.seeds, p.benchmarks, snakemake.input.caption, snakemake.output.csv,
+              snakemake.output.html)

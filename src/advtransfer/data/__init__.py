@@ -10,6 +10,7 @@ decodes image files (``advtransfer.data.subimagenet``). Register a source with
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, Sampler, SequentialSampler
 
 from advtransfer import catalog
+from advtransfer.own import DATA_MODULE
 from advtransfer.registry import Registry
 
 
@@ -42,6 +44,13 @@ def shuffled_sampler(dataset: Dataset, seed: int = 0, rank: int = 0, world_size:
     # seeds spaced apart: DistributedSampler shuffles with seed + epoch
     return DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed * 100_003,
                               drop_last=True)
+
+
+def own_generator() -> torch.Generator:
+    """A DataLoader's own generator. Without one, every pass over a loader draws its workers' base
+    seed from torch's global generator, so the dropout masks of a training would depend on how many
+    passes (training, test, evaluation) came before."""
+    return torch.Generator().manual_seed(0)
 
 
 class PassesSampler(DistributedSampler):
@@ -134,7 +143,7 @@ class TensorImages(Dataset):
         """Its batches: the DataLoader's samples are batches of indices (``batch_size=None``), each
         fetched by one ``dataset[indices]``, passed on as they are."""
         return DataLoader(self, sampler=EpochBatches(sampler, batch_size, drop_last), batch_size=None,
-                          collate_fn=as_is)
+                          collate_fn=as_is, generator=own_generator())
 
 
 def tensor_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False, seed: int = 0,
@@ -283,15 +292,21 @@ DATASETS: Registry = Registry("dataset", catalog.DATASETS)
 def load_dataset(
     name: str, data_dir: str | Path = "data", download: bool = True,
     train_limit: int | None = None, test_limit: int | None = None, options: dict | None = None,
+    source: dict | None = None,
 ) -> Splits:
-    """Load a registered dataset, optionally cut to its first samples.
+    """Load a registered dataset, or the own ``source`` (an image folder or a dataset class:
+    ``advtransfer.own``), optionally cut to its first samples.
 
     ``options`` are the source's own keyword arguments (e.g. Sub-ImageNet's ``mapping``).
     """
-    splits = DATASETS.get(name)(Path(data_dir), download, **(options or {}))
+    if source is not None:  # imported by name: only own sources' jobs count it (advtransfer.code)
+        splits = importlib.import_module(DATA_MODULE).load_source(source, Path(data_dir), download)
+    else:
+        splits = DATASETS.get(name)(Path(data_dir), download, **(options or {}))
     if train_limit or test_limit:
         splits = splits.limit(train_limit, test_limit)
-    splits.fingerprint = f"{name}:{train_limit}:{test_limit}:{sorted((options or {}).items())}"
+    splits.fingerprint = f"{name}:{train_limit}:{test_limit}:{sorted((options or {}).items())}" + (
+        f":{sorted(source.items())}" if source is not None else "")
     return splits
 
 

@@ -36,7 +36,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
-from advtransfer.data import DATASETS, DatasetNotFoundError, Splits, to_float
+from advtransfer.data import DATASETS, DatasetNotFoundError, Splits, own_generator, to_float
 from advtransfer.data.cifar10 import image_files
 
 DEFAULT_MAPPING = Path(__file__).with_name("subimagenet_classes.csv")
@@ -109,7 +109,7 @@ class ImageFiles(Dataset):
 
     def loader(self, batch_size: int, sampler: Sampler, drop_last: bool = False) -> DataLoader:
         return DataLoader(self, batch_size, sampler=sampler, drop_last=drop_last, num_workers=self.num_workers,
-                          collate_fn=self.collate)
+                          collate_fn=self.collate, generator=own_generator())
 
 
 class SubImageNetSplits(Splits):

@@ -15,7 +15,7 @@ from advtransfer.io import write_table
 from advtransfer.lots.comparison import choose_targets, correct_origins, lots_comparison
 from advtransfer.lots.layers import OUTPUT, layer_features
 
-KEYS = ["dataset", "architecture", "defence"]
+KEYS = ["dataset", "architecture", "defence", "seed"]
 
 
 def top_two(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,7 +42,7 @@ def _load(data: dict, model_path: str):
 def attempts_job(data: dict, model: str, keys: dict, techniques: list, layers: list, modes: list,
                  n_lots: int, limit: int, out: str) -> None:
     """Paper 2's attempts (``lots_comparison``) on the first ``n_lots`` correctly classified test
-    images: one row per attempt, ``keys`` (dataset, architecture, defence) first, ``origin`` the
+    images: one row per attempt, ``keys`` (dataset, architecture, defence, seed) first, ``origin`` the
     image's index in the test split."""
     classifier, images, labels, targets, _ = _load(data, model)
     index = correct_origins(classifier, images, labels, n_lots)

@@ -8,17 +8,20 @@ Register a new architecture with ``@ARCHITECTURES.register("name")`` (and its mo
 below, so that it is imported when first used) on a factory
 ``f(in_channels, image_size, num_classes) -> nn.Module``. A body whose outputs are not logits
 (CapsNet's capsule lengths) sets the attribute ``output_kind = "lengths"``; see
-``advtransfer.softlabels``.
+``advtransfer.softlabels``. An architecture given in the config by import path (``model``,
+``model_kwargs``: ``advtransfer.own``) is built by ``advtransfer.models.own``.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
 from advtransfer import catalog
+from advtransfer.own import MODEL_MODULE
 from advtransfer.registry import Registry
 
 ArchitectureFactory = Callable[[int, int, int], nn.Module]
@@ -67,9 +70,10 @@ def build_classifier(
     mean: Sequence[float],
     std: Sequence[float],
     transforms: Sequence[nn.Module] = (),
+    own_model: dict | None = None,
 ) -> Classifier:
-    """Build ``architecture`` for ``num_classes`` outputs behind ``transforms`` and standardisation."""
-    factory = ARCHITECTURES.get(architecture)
+    """Build ``architecture`` for ``num_classes`` outputs behind ``transforms`` and standardisation;
+    ``own_model`` ({"model", "model_kwargs"}) builds an own model instead of a registered one."""
     channels = in_channels
     standardize: nn.Module = Standardize(mean, std)
     for t in transforms:
@@ -79,4 +83,8 @@ def build_classifier(
             standardize = nn.Identity()
     if channels != in_channels and not isinstance(standardize, nn.Identity):
         raise ValueError("a transform that changes the channel count must set standardize = False")
-    return Classifier(factory(channels, image_size, num_classes), standardize, transforms)
+    if own_model is not None:  # imported by name: only own models' jobs count it (advtransfer.code)
+        body = importlib.import_module(MODEL_MODULE).build_own(own_model, channels, image_size, num_classes)
+    else:
+        body = ARCHITECTURES.get(architecture)(channels, image_size, num_classes)
+    return Classifier(body, standardize, transforms)

@@ -1,0 +1,5 @@
+from advtransfer.figures import table1_figure_job
+from advtransfer.jobs import job
+
+with job(snakemake):
+    table1_figure_job(snakemake.input.per_class, snakemake.input.table1, snakemake.output[0])
