@@ -206,7 +206,8 @@ def test_cifar10_preset_is_what_the_readme_says():
 
     cifar = validated("config/cifar10.yaml")["datasets"]["cifar10"]
     assert len(cifar["architectures"]) == 8 and all(r["epochs"] == 30 for r in recipes(cifar))
-    assert set(cifar["defences"]) == set(DEFENCES.names()) - {"lots_at"}  # LOTS-AT: paper 2's, on MNIST
+    # LOTS-AT and adversarial fine-tuning: paper 2's, on MNIST
+    assert set(cifar["defences"]) == set(DEFENCES.names()) - {"lots_at", "adversarial_finetuning"}
     assert cifar["attacks"]["run"] == FIVE_ATTACKS
 
 

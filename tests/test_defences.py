@@ -228,7 +228,9 @@ def accuracy(model, splits) -> float:
         return (model(splits.test_x.float() / 255).argmax(1) == splits.test_y).float().mean().item()
 
 
-@pytest.mark.parametrize("defence", [n for n in DEFENCES.names() if n != "adversarial_training"])
+# adversarial training: its own test below; adversarial fine-tuning needs example files (test_finetuning.py)
+@pytest.mark.parametrize("defence", [n for n in DEFENCES.names() if n not in ("adversarial_training",
+                                                                           "adversarial_finetuning")])
 def test_each_defence_trains_a_classifier_that_beats_chance(digits, defence):
     module, trainer, changed = fit(digits, defence, epochs=3)
     batches = 4 if defence == "gaussian_augmentation" else 2  # 128 samples (G Aug: 256) in batches of 64

@@ -189,7 +189,7 @@ def test_mnist_preset_plans_lots_jobs_and_lots_at_starts_from_vanilla(tmp_path):
     assert {w["attack"] for r, w in jobs if r == "attack"} == {"lots"}
     assert (count("lots_figure"), count("lots_comparison"), count("train")) == (1, 1, (10 + 1) * len(defences))
     for excluded in ["none", *map(str, range(10))]:
-        block = re.search(rf"input: (\S+)\n\s+output: \S+/lots_at/{excluded}/model.pt", out)
+        block = re.search(rf"input: (\S+)\n\s+output: \S+/lots_at/seed0/{excluded}/model.pt", out)
         assert block and block.group(1) == f"results/models/mnist/lenet_caffe/vanilla/seed0/{excluded}/model.pt"
 
 

@@ -132,7 +132,8 @@ def test_a_figure_code_edit_reruns_the_figure_jobs_only(study):
     with edited(study, "figures.py", None, "\nFIGURE_EDIT = 1\n"):
         counts = rules(plan(study))
     assert counts["zero_shot_figures"] == FIGURES
-    figure_jobs = {"zero_shot_figures", "correlation_figures", "defence_figures", "lots_figure", "training_curves"}
+    figure_jobs = {"zero_shot_figures", "correlation_figures", "defence_figures", "lots_figure", "training_curves",
+                   "table1_figure"}
     assert set(counts) <= figure_jobs | {"study_summary", "all"}, counts
 
 

@@ -22,6 +22,7 @@ DEFENCES = {
     **dict.fromkeys(("feature_squeezing", "spatial_smoothing", "thermometer_encoding"),
                     "advtransfer.defences.transforms"),
     "lots_at": "advtransfer.defences.lots_at",
+    "adversarial_finetuning": "advtransfer.defences.adversarial_finetuning",
 }
 
 ARCHITECTURES = {

@@ -49,7 +49,7 @@ def check_config(config: dict, deep: bool = True) -> None:
             raise ConfigError(f"{where}.num_classes: {n}, but {name} has {facts['num_classes']} classes; "
                               f"leave the key out or set it to {facts['num_classes']}")
         chosen = ds.get("excluded_classes", "all")
-        if chosen != "all":
+        if chosen not in ("all", "none"):
             bad = [c for c in chosen if not 0 <= int(c) < n]
             if bad:
                 raise ConfigError(f"{where}.excluded_classes: {bad} outside the classes 0..{n - 1}")
@@ -71,17 +71,20 @@ def check_config(config: dict, deep: bool = True) -> None:
             except (TypeError, ValueError) as err:
                 raise ConfigError(f"{where}.architectures.{arch}.train: {err}") from None
             for defence in study.defences(config, name, arch):
-                _known(catalog.DEFENCES, "defence", defence, f"{where}.architectures.{arch}.defences")
+                _known(catalog.DEFENCES, "defence", study.defence_kind(config, defence, name),
+                       f"{where}.architectures.{arch}.defences ({defence})")
+                _check_example_sets(config, name, arch, defence)
         if ds.get("lots"):
             architectures = study.architectures(config, name)
             unknown = sorted(set(ds["lots"].get("layers", {})) - set(architectures))
             if unknown:
                 raise ConfigError(f"{where}.lots.layers: {unknown} are not architectures of {name} ({architectures})")
     for defence in (config.get("defence_params") or {}):
-        _known(catalog.DEFENCES, "defence", defence, "defence_params")
+        _known(catalog.DEFENCES, "defence", study.defence_kind(config, defence), f"defence_params.{defence}")
     for name, ds in datasets.items():
         for defence in (ds.get("defence_params") or {}):
-            _known(catalog.DEFENCES, "defence", defence, f"datasets.{name}.defence_params")
+            _known(catalog.DEFENCES, "defence", study.defence_kind(config, defence, name),
+                   f"datasets.{name}.defence_params.{defence}")
     if deep:
         _check_parameters(config)
         _check_layers(config, _check_own(config))
@@ -119,6 +122,19 @@ def _check_module(ref: str, key: str, what: str) -> None:
     if own.module_missing(module):
         raise ConfigError(f"{key}: {ref!r}: no module {module} (looked on PYTHONPATH, Python's path and in "
                           f"{Path.cwd()}); fix the path, or add the {what}'s folder to PYTHONPATH")
+
+
+def _check_example_sets(config: dict, dataset: str, architecture: str, defence: str) -> None:
+    """A fine-tuning defence (method §4.10) names a technique, and its dataset has a ``lots`` section
+    (the line search's limit, the comparison)."""
+    if study.defence_kind(config, defence, dataset) != study.FINETUNING:
+        return
+    where = f"defence_params.{defence}"
+    technique = {**study.FINETUNING_DEFAULTS, **study.defence_params(config, defence, dataset)}["technique"]
+    if technique not in catalog.TECHNIQUES:
+        raise ConfigError(f"{where}.technique: {technique!r}; one of {', '.join(catalog.TECHNIQUES)}")
+    if dataset not in study.lots_datasets(config):
+        raise ConfigError(f"datasets.{dataset}: the defence {defence!r} needs a lots section (method §4)")
 
 
 def _known(table: dict, kind: str, name: str, where: str) -> None:
@@ -173,13 +189,12 @@ def _check_parameters(config: dict) -> None:
     from advtransfer.attacks import build_attack
     from advtransfer.defences import build_defence
 
-    checks = [(d, config["defence_params"][d], "defence_params") for d in config.get("defence_params") or {}]
+    checks = [(d, None, "defence_params") for d in config.get("defence_params") or {}]
     for name, ds in config["datasets"].items():
-        checks += [(d, study.defence_params(config, d, name), f"datasets.{name}.defence_params")
-                   for d in ds.get("defence_params") or {}]
-    for defence, params, where in checks:
+        checks += [(d, name, f"datasets.{name}.defence_params") for d in ds.get("defence_params") or {}]
+    for defence, dataset, where in checks:
         try:
-            build_defence(defence, params)
+            build_defence(study.defence_kind(config, defence, dataset), study.defence_params(config, defence, dataset))
         except ValueError as err:
             raise ConfigError(f"{where}.{defence}: {err}") from None
     for name, ds in config["datasets"].items():
@@ -275,6 +290,10 @@ def _check_layers(config: dict, shapes: dict) -> None:
             if "lots_at" in study.defences(config, dataset, architecture):
                 layer = study.defence_params(config, "lots_at", dataset).get("layer", OUTPUT_LAYER)
                 checks.append((f"defence_params.lots_at.layer ({dataset}/{architecture})", layer))
+            for defence in study.defences(config, dataset, architecture):
+                checks += [(f"defence_params.{defence}.layers ({dataset}/{architecture})", layer)
+                           for layer in (study.example_source(e)[1] for e in
+                                         study.example_sets(config, dataset, defence)) if layer != "-"]
             checks = [(key, layer) for key, layer in checks if layer != OUTPUT_LAYER]
             model = _stand_in(architecture, study.num_classes(config, dataset), shapes[dataset],
                               study.own_model(config, dataset, architecture)) if checks else None

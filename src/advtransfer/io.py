@@ -30,6 +30,40 @@ def atomic_path(path: str | Path):
             os.remove(tmp)
 
 
+def discard_stale(folder: str | Path, job: dict) -> None:
+    """Keep ``folder`` (a job's checkpoints or finished chunks) only if it belongs to this exact
+    ``job`` (plain values: parameters, inputs' digests, code version); else empty it. A job re-run
+    after an interruption resumes from what it left; a job re-run after an edit starts afresh."""
+    import json
+    import shutil
+
+    folder = Path(folder)
+    stamp = folder / "job.json"
+    current = json.dumps(job, sort_keys=True, default=str)
+    if folder.exists() and (not stamp.exists() or stamp.read_text() != current):
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not stamp.exists():
+        with atomic_path(stamp) as tmp:
+            tmp.write_text(current)
+
+
+def file_digest(*paths: str | Path | None) -> str | None:
+    """SHA-256 of files (a fine-tuning's starting classifier, its examples): an input made anew
+    invalidates what was made from the old one. None without files."""
+    import hashlib
+
+    paths = [Path(p) for p in paths if p and Path(p).exists()]
+    if not paths:
+        return None
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 24), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
 @contextlib.contextmanager
 def log_to(path: str | Path):
     """Send this process's stdout and stderr (Python and C level) to ``path`` while the block runs."""
@@ -77,14 +111,17 @@ def file_lock(path: str | Path):
         os.close(fd)  # releases the lock
 
 
-def write_table(df, csv_path: str | Path, md_path: str | Path | None = None, digits: int = 4) -> None:
-    """Write a pandas table as CSV (and Markdown), atomically: the project's one table writer. The
-    job's log gets a line saying what was written."""
+def write_table(df, csv_path: str | Path, md_path: str | Path | None = None, digits: int = 4,
+                markdown=None) -> None:
+    """Write a pandas table as CSV (and Markdown: of ``df``, or of ``markdown``, the same table with
+    cells formatted for reading), atomically: the project's one table writer. The job's log gets a
+    line saying what was written."""
     with atomic_path(csv_path) as tmp:
         df.to_csv(tmp, index=False)
     if md_path is not None:
         with atomic_path(md_path) as tmp:
-            Path(tmp).write_text(df.to_markdown(index=False, floatfmt=f".{digits}f") + "\n")
+            shown = df if markdown is None else markdown
+            Path(tmp).write_text(shown.to_markdown(index=False, floatfmt=f".{digits}f") + "\n")
     wrote(csv_path, *([md_path] if md_path else []), what=f"{len(df)} rows")
 
 

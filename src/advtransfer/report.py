@@ -93,6 +93,15 @@ def html_table_job(csv: str, caption: str, title: str, out: str) -> None:
     write_html(html_page(title, Path(caption).read_text(), [("", table)], source=csv), out)
 
 
+def paper2_table1_page_job(csv: str, caption: str, out: str) -> None:
+    """Paper 2's Table 1 (``tables.paper2_table1``) as an HTML page laid out like the paper."""
+    from advtransfer.tables import paper2_markdown
+
+    title = "Paper 2's Table 1: the Basic LeNet and its fine-tuned models"
+    shown = paper2_markdown(pd.read_csv(csv))
+    write_html(html_page(title, Path(caption).read_text(), [("", shown)], source=csv), out)
+
+
 # --- the study and its cost ------------------------------------------------------------------------
 
 

@@ -36,8 +36,16 @@ def test_size(config: dict, dataset: str) -> int | None:
 
 
 def excluded_classes(config: dict, dataset: str) -> list[int]:
+    """The classes of the dataset's Raw Zero-Shot classifiers ("none": the standard classifiers only)."""
     chosen = dataset_cfg(config, dataset).get("excluded_classes", "all")
+    if chosen == "none":
+        return []
     return list(range(num_classes(config, dataset))) if chosen == "all" else [int(c) for c in chosen]
+
+
+def zero_shot_datasets(config: dict) -> list[str]:
+    """Datasets with Raw Zero-Shot classifiers (they get soft-labels, metrics and Tables 1–3)."""
+    return [d for d in config["datasets"] if excluded_classes(config, d)]
 
 
 def architectures(config: dict, dataset: str) -> list[str]:
@@ -65,8 +73,8 @@ def first_seed(config: dict) -> int:
 
 
 def defended_datasets(config: dict) -> list[str]:
-    """Datasets with at least one defence besides vanilla."""
-    return sorted({d for d, _, f in models(config) if f != "vanilla"})
+    """Datasets with Raw Zero-Shot classifiers and at least one defence besides vanilla (Table 2)."""
+    return sorted({d for d, _, f in models(config) if f != "vanilla" and d in zero_shot_datasets(config)})
 
 
 def data_params(config: dict, dataset: str) -> dict:
@@ -98,22 +106,63 @@ def own_modules(config: dict, dataset: str, architecture: str | None = None) -> 
     return tuple(modules)
 
 
-def defence_params(config: dict, defence: str, dataset: str | None = None) -> dict:
-    """A defence's parameters: the top-level ``defence_params``, updated by the dataset's own."""
-    params = dict(config.get("defence_params", {}).get(defence, {}))
+def _params(config: dict, name: str, dataset: str | None) -> dict:
+    params = dict(config.get("defence_params", {}).get(name, {}))
     if dataset is not None:
-        params.update(dataset_cfg(config, dataset).get("defence_params", {}).get(defence, {}))
+        params.update(dataset_cfg(config, dataset).get("defence_params", {}).get(name, {}))
+    return params
+
+
+def defence_kind(config: dict, defence: str, dataset: str | None = None) -> str:
+    """The registered defence behind the name ``defence``: the name itself, or, for an instance such as
+    ``ft_fgs``, the ``defence`` key of its ``defence_params`` (e.g. ``adversarial_finetuning``)."""
+    return _params(config, defence, dataset).get("defence", defence)
+
+
+def defence_params(config: dict, defence: str, dataset: str | None = None) -> dict:
+    """A defence's parameters: the top-level ``defence_params`` of its kind, then of its own name
+    (an instance's), each updated by the dataset's own."""
+    kind = defence_kind(config, defence, dataset)
+    params = _params(config, kind, dataset) if kind != defence else {}
+    params.update(_params(config, defence, dataset))
+    params.pop("defence", None)
     return params
 
 
 # Defences that fine-tune a trained classifier, and the defence of the classifier they start from:
-# LOTS adversarial training (method §4) starts from the vanilla classifier of the same excluded class.
-FINE_TUNED = {"lots_at": "vanilla"}
+# LOTS adversarial training and adversarial fine-tuning (method §4) start from the vanilla
+# classifier of the same excluded class.
+FINE_TUNED = {"lots_at": "vanilla", "adversarial_finetuning": "vanilla"}
+FINETUNING = "adversarial_finetuning"  # fine-tunes on stored adversarial examples (method §4.10)
+FINETUNING_DEFAULTS = {"technique": "LOTS", "layers": [OUTPUT_LAYER]}  # its technique and LOTS layers
 
 
-def base_defence(defence: str) -> str | None:
+def base_defence(config: dict, defence: str, dataset: str | None = None) -> str | None:
     """The defence of the classifier ``defence`` fine-tunes (None: it trains from scratch)."""
-    return FINE_TUNED.get(defence)
+    return FINE_TUNED.get(defence_kind(config, defence, dataset))
+
+
+def example_sets(config: dict, dataset: str, defence: str) -> list[str]:
+    """The adversarial example sets a fine-tuning defence trains on (method §4.10): ``fgs``, ``fgv``,
+    ``hc``, or ``lots_<layer>`` per LOTS layer; none for other defences."""
+    if defence_kind(config, defence, dataset) != FINETUNING:
+        return []
+    params = {**FINETUNING_DEFAULTS, **defence_params(config, defence, dataset)}
+    if params["technique"] == "LOTS":
+        return [f"lots_{layer}" for layer in params["layers"]]
+    return [str(params["technique"]).lower()]
+
+
+def example_source(name: str) -> tuple[str, str]:
+    """(technique, layer) of an example set named by ``example_sets`` (layer "-" without one)."""
+    technique, _, layer = name.partition("_")
+    return technique.upper(), layer or "-"
+
+
+def finetuning_datasets(config: dict) -> list[str]:
+    """Datasets with a fine-tuning defence and a ``lots`` section: they get paper 2's Table 1."""
+    return [d for d in lots_datasets(config)
+            if any(example_sets(config, d, f) for m, _, f in models(config) if m == d)]
 
 
 def recipe(config: dict, dataset: str, architecture: str) -> dict:
@@ -130,7 +179,7 @@ def train_params(config: dict, dataset: str, architecture: str, defence: str, se
         "architecture": architecture,
         **({"own_model": own_model(config, dataset, architecture)} if own_model(config, dataset, architecture) else {}),
         "recipe": recipe(config, dataset, architecture),
-        "defence": defence,
+        "defence": defence_kind(config, defence, dataset),
         "defence_params": params,
         "seed": int(seed),
     }
@@ -192,6 +241,15 @@ def lots_tables(config: dict) -> list[tuple[str, str, str, str]]:
             tables += [(d, a, f, "baselines")] if set(lots["techniques"]) - {"LOTS"} else []
             tables += [(d, a, f, layer) for layer in lots["layers"]] if "LOTS" in lots["techniques"] else []
     return tables
+
+
+def example_params(config: dict, dataset: str, architecture: str, name: str) -> dict:
+    """What the job generating the example set ``name`` needs (method §4.10): its technique and
+    layer, the comparison's line-search ``limit`` and ``n_train`` (origins: the first n correctly
+    classified training images; None: all)."""
+    lots = lots_params(config, dataset, architecture)
+    technique, layer = example_source(name)
+    return {"technique": technique, "layer": layer, "limit": lots["limit"], "n_train": lots.get("n_train")}
 
 
 def lots_figures(config: dict) -> list[tuple[str, str]]:

@@ -1,5 +1,5 @@
 """The study's tables (method §3, §4), built in one place: Table 1 (DBM, AM), Table 2 (defences),
-the attacks per class and Table 3 (correlation with Mean L2), and paper 2's LOTS comparison.
+the attacks per class and Table 3 (correlation with Mean L2), paper 2's LOTS comparison and its Table 1.
 
 Each ``table*`` function takes the per-class (or per-attempt) rows and returns a table; each
 ``*_job`` function is the workflow job that reads its inputs and writes the table with
@@ -13,6 +13,7 @@ import pandas as pd
 
 from advtransfer.catalog import TECHNIQUES
 from advtransfer.io import write_table
+from advtransfer.paper import PAPER2_MODE
 from advtransfer.statistics import bootstrap_ci, holm, mean, paired_test, pearson, std
 from advtransfer.study import STANDARD
 
@@ -282,3 +283,61 @@ def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: s
     """The table of every classifier's final test accuracy."""
     table = accuracy_table([{**k, "history": pd.read_csv(p)} for k, p in zip(keys, histories)])
     write_table(as_written(table), out_csv, out_md)
+
+
+# -- paper 2's Table 1 ------------------------------------------------------------------------------
+
+# The attempts of each technique in paper 2's Table 1 (our choice, method §4.10): those its
+# fine-tuning examples are made with; LOTS pooled over the configured layers.
+PAPER2_STATS = ["success_rate", "pass_mean", "pass_std", "l2_mean", "l2_std", "linf_mean", "linf_std"]
+
+
+def paper2_table1(attempts: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
+    """Paper 2's Table 1 (method §4.10): one row per model and seed of ``errors`` (dataset,
+    architecture, defence, seed, test_error), vanilla first; per technique the success rate and
+    mean ± std of PASS, L2 and L∞ over the successful attempts in the modes of ``paper.PAPER2_MODE``
+    on that model (NaN: none)."""
+    attempts, errors = with_seed(attempts), with_seed(errors)
+    keys = MODEL_KEYS + [SEED]
+    chosen = attempts[attempts["mode"] == attempts["technique"].map(PAPER2_MODE)].assign(layer="-")
+    rows = []
+    for key, group in chosen.groupby(keys, sort=False):
+        summary = lots_comparison_table(group).set_index("technique")
+        row = dict(zip(keys, key))
+        for technique in TECHNIQUES:
+            for stat in PAPER2_STATS:
+                value = summary.loc[technique, stat] if technique in summary.index else np.nan
+                row[f"{technique.lower()}_{stat}"] = float(value)
+        rows.append(row)
+    columns = keys + [f"{t.lower()}_{s}" for t in TECHNIQUES for s in PAPER2_STATS]
+    table = errors.merge(pd.DataFrame(rows, columns=columns), on=keys, how="left")
+    table = table.sort_values("defence", key=lambda d: d != "vanilla", kind="stable").reset_index(drop=True)
+    return table[keys + [c for c in table.columns if c not in keys]]
+
+
+def paper2_markdown(table: pd.DataFrame) -> pd.DataFrame:
+    """Paper 2's Table 1 as the paper lays it out: test error and success in %, "mean ± std" cells."""
+    def pm(mean_, std_, digits):
+        return "–" if pd.isna(mean_) else f"{mean_:.{digits}f} ± {std_:.{digits}f}"
+
+    shown = table[[c for c in MODEL_KEYS + [SEED] if c in table.columns]].copy()
+    shown["test error"] = [f"{100 * e:.2f}%" for e in table["test_error"]]
+    for t in TECHNIQUES:
+        p = t.lower()
+        shown[f"{t} success"] = [f"{100 * v:.2f}%" if pd.notna(v) else "–" for v in table[f"{p}_success_rate"]]
+        shown[f"{t} PASS"] = [pm(m, s, 4) for m, s in zip(table[f"{p}_pass_mean"], table[f"{p}_pass_std"])]
+        shown[f"{t} L2"] = [pm(m, s, 1) for m, s in zip(table[f"{p}_l2_mean"], table[f"{p}_l2_std"])]
+        shown[f"{t} L∞"] = [pm(m, s, 1) for m, s in zip(table[f"{p}_linf_mean"], table[f"{p}_linf_std"])]
+    return shown
+
+
+def paper2_table1_job(attempt_files: list[str], history_files: list[str], models: list[dict],
+                      out_csv: str, out_md: str) -> None:
+    """Paper 2's Table 1 from the comparison's attempts and each model's training history (its test
+    error after the last epoch); ``models`` gives each history's (dataset, architecture, defence,
+    seed). A one-seed study's table has no seed column."""
+    attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
+    errors = pd.DataFrame([{**m, "test_error": 1 - float(pd.read_csv(h)["test_accuracy"].iloc[-1])}
+                           for h, m in zip(history_files, models)])
+    table = as_written(paper2_table1(attempts, errors))
+    write_table(table, out_csv, out_md, markdown=paper2_markdown(table))

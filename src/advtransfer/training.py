@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
-import json
 import math
-import shutil
 import sys
 import time
 import warnings
@@ -28,7 +25,7 @@ from torch.nn import functional as F
 from advtransfer import gpus
 from advtransfer.data.datamodule import TrainingData
 from advtransfer.defences import Defence, build_defence
-from advtransfer.io import atomic_path, load_torch, wrote
+from advtransfer.io import atomic_path, discard_stale, file_digest, load_torch, wrote
 from advtransfer.model_io import load_classifier, load_weights, save_classifier  # noqa: F401 (re-exported)
 from advtransfer.models import Classifier, build_classifier
 from advtransfer.recipe import TrainRecipe  # noqa: F401 (re-exported)
@@ -204,7 +201,8 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
                      model_path: str | Path, history_path: str | Path, seed: int = 0,
                      defence: str = "vanilla", defence_params: dict | None = None,
                      accelerator: str = "auto", devices: int | None = None, code: str | None = None,
-                     init_from: str | Path | None = None, own_model: dict | None = None) -> TrainResult:
+                     init_from: str | Path | None = None, own_model: dict | None = None,
+                     examples: list[str] | None = None) -> TrainResult:
     """Train one classifier on ``splits`` without class ``excluded`` (None = the standard classifier).
 
     Resumes from ``<out_dir>/checkpoints/last.ckpt`` if it belongs to this job (same recipe, data,
@@ -212,8 +210,10 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     ``load_classifier`` needs) and ``history_path`` atomically, also when the checkpoint already
     holds every epoch. Checkpoints load as tensors and plain values only (``weights_only``).
     ``init_from``: a trained classifier's ``model.pt`` whose weights the training starts from
-    (fine-tuning defences); retraining it discards this job's checkpoints. ``own_model``: an
-    architecture given by import path (``advtransfer.own``).
+    (fine-tuning defences); ``examples``: the adversarial example files a fine-tuning defence trains
+    on (method §4.10); making either anew discards this job's checkpoints. A defence with
+    ``iterations`` trains that many batches in its ``epochs`` instead of the recipe's epochs.
+    ``own_model``: an architecture given by import path (``advtransfer.own``).
     """
     r = TrainRecipe.from_config(recipe)
     L.seed_everything(seed, workers=True, verbose=False)
@@ -221,8 +221,12 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     mean, std = splits.channel_stats()
     module = ClassifierModule(architecture, splits.in_channels, splits.image_size, num_classes,
                               mean, std, recipe, defence, defence_params, init_from=init_from, own_model=own_model)
+    if examples:
+        module.defence.use_examples(examples)
     transform_set = lambda x, y: module.defence.prepare_training_set(x, y, seed)  # noqa: E731
-    data = TrainingData(splits, excluded, r.batch_size, seed, transform_set, r.data_on_device)
+    epochs, iterations = module.defence.epochs or r.epochs, module.defence.iterations
+    batches = math.ceil(iterations / epochs) if iterations else None
+    data = TrainingData(splits, excluded, r.batch_size, seed, transform_set, r.data_on_device, batches=batches)
     if r.channels_last:
         module.model.to(memory_format=torch.channels_last)
 
@@ -230,10 +234,9 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     ckpt_dir = Path(out_dir) / "checkpoints"
     last = ckpt_dir / "last.ckpt"
-    discard_stale_checkpoints(ckpt_dir, {**dict(module.hparams), "seed": seed, "excluded": excluded,
-                                         "data": getattr(splits, "fingerprint", None),
-                                         "init_from": file_digest(init_from),
-                                         "code": code})
+    discard_stale(ckpt_dir, {**dict(module.hparams), "seed": seed, "excluded": excluded,
+                             "data": getattr(splits, "fingerprint", None), "init_from": file_digest(init_from),
+                             "examples": file_digest(*(examples or [])), "code": code})
     resumed = 0
     if last.exists():
         resumed = epochs_done(last)
@@ -254,7 +257,7 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
     # keeps in-memory data on the trainer's own GPU only (data_on_device).
     with gpus.hidden() if accelerator == "cpu" else contextlib.nullcontext():
         trainer = L.Trainer(
-            max_epochs=r.epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
+            max_epochs=epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
             # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
             # Snakemake retries and resumes instead.
             plugins=[LightningEnvironment()], precision=r.precision, logger=False, callbacks=callbacks,
@@ -266,30 +269,8 @@ def train_classifier(splits, architecture: str, excluded: int | None, recipe: di
         save_classifier(module, model_path, excluded=excluded, class_names=splits_class_names(splits, excluded))
     history = callbacks[1].rows
     accuracy = history[-1]["test_accuracy"] if history else float("nan")
-    wrote(model_path, history_path, what=f"{r.epochs} epochs, test accuracy {accuracy:.4f}")
-    return TrainResult(accuracy, r.epochs, resumed)
-
-
-def file_digest(path: str | Path | None) -> str | None:
-    """SHA-256 of a file (a fine-tuning defence's starting classifier): retraining it invalidates checkpoints."""
-    if not path or not Path(path).exists():
-        return None
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def discard_stale_checkpoints(ckpt_dir: Path, job: dict) -> None:
-    """Keep checkpoints only if they belong to this exact job (same recipe, defence, seed, data).
-
-    A job re-run after a config edit must start afresh; a job re-run after an interruption resumes.
-    """
-    stamp = ckpt_dir / "job.json"
-    current = json.dumps(job, sort_keys=True, default=str)
-    if ckpt_dir.exists() and (not stamp.exists() or stamp.read_text() != current):
-        shutil.rmtree(ckpt_dir)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    if not stamp.exists():
-        with atomic_path(stamp) as tmp:
-            tmp.write_text(current)
+    wrote(model_path, history_path, what=f"{epochs} epochs, test accuracy {accuracy:.4f}")
+    return TrainResult(accuracy, epochs, resumed)
 
 
 def epochs_done(checkpoint: str | Path) -> int:
@@ -306,11 +287,12 @@ def splits_class_names(splits, excluded: int | None) -> list[str]:
 
 def train_job(data: dict, architecture: str, excluded: int | None, recipe: dict, defence: str,
               defence_params: dict, seed: int, model: str, history: str, code: str | None = None,
-              init_from: str | None = None, own_model: dict | None = None) -> TrainResult:
+              init_from: str | None = None, own_model: dict | None = None,
+              examples: list[str] | None = None) -> TrainResult:
     """The workflow's ``train`` job: load the dataset, train (or resume), write weights and history."""
     from advtransfer.data import for_architecture, load_dataset
 
     splits = for_architecture(load_dataset(**data), architecture)
     return train_classifier(splits, architecture, excluded, recipe, Path(model).parent, model, history,
                             seed=seed, defence=defence, defence_params=defence_params, code=code,
-                            init_from=init_from, own_model=own_model)
+                            init_from=init_from, own_model=own_model, examples=examples)

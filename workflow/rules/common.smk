@@ -57,7 +57,7 @@ def model_code(script):
         *catalog.modules(
             w.dataset,
             w.architecture,
-            getattr(w, "defence", "vanilla"),
+            study.defence_kind(config, getattr(w, "defence", "vanilla"), w.dataset),
             getattr(w, "attack", None),
         ),
         *study.own_modules(config, w.dataset, w.architecture),
@@ -140,25 +140,39 @@ def history_of(dataset, architecture, defence, seed, excluded):
 def study_outputs():
     """Every table and figure of the study (not the report's pages): the targets of `rule all`."""
     return [
-        *rules.aggregate.output,
+        *(rules.aggregate.output if study.zero_shot_datasets(config) else []),
         *outputs(rules.zero_shot_figures.output.isomap, figure_rows()),
         *outputs(rules.zero_shot_figures.output.histograms, figure_rows()),
         *(rules.table2.output if defended_datasets() else []),
-        *rules.table1_figure.output,
+        *(rules.table1_figure.output if study.zero_shot_datasets(config) else []),
         *rules.defence_figures.output,
         *(rules.table3.output if attacked_datasets() else []),
         *rules.correlation_figures.output,
         *(rules.lots_comparison.output if lots_rows() else []),
+        *(rules.paper2_table1.output if finetuning_models() else []),
         *outputs(rules.lots_figure.output[0], lots_figure_rows()),
     ]
 
 
 def train_inputs(w):
-    """A defence that fine-tunes a trained classifier (LOTS-AT) starts from that classifier."""
-    base = study.base_defence(w.defence)
+    """A defence that fine-tunes a trained classifier (LOTS-AT, adversarial fine-tuning) starts from
+    that classifier; adversarial fine-tuning also trains on its example sets."""
+    base = study.base_defence(config, w.defence, w.dataset)
     if base is None:
         return {}
-    return {"base": rules.train.output.model.format(**dict(w.items(), defence=base))}
+    base = rules.train.output.model.format(**dict(w.items(), defence=base))
+    return {"base": base, "examples": example_files(w)}
+
+
+def example_files(w):
+    """The adversarial example files a training job fine-tunes on (method §4.10; none for most defences)."""
+    return outputs(
+        rules.adversarial_examples.output[0],
+        [
+            dict(w.items(), examples=e)
+            for e in study.example_sets(config, w.dataset, w.defence)
+        ],
+    )
 
 
 def outputs(pattern, rows):
@@ -179,7 +193,7 @@ def grid(**extra):
 def figure_rows():
     return [
         dict(dataset=d, architecture=a)
-        for d in config["datasets"]
+        for d in study.zero_shot_datasets(config)
         for a in study.architectures(config, d)
     ]
 
@@ -190,7 +204,10 @@ def defended_datasets():
 
 
 def attacked_datasets():
-    return [d for d in config["datasets"] if study.attack_names(config, d)]
+    """Datasets with attacks and Raw Zero-Shot classifiers (Table 3 correlates the two)."""
+    return [
+        d for d in study.zero_shot_datasets(config) if study.attack_names(config, d)
+    ]
 
 
 def attack_rows():
@@ -198,6 +215,7 @@ def attack_rows():
     return [
         dict(dataset=d, architecture=a, defence=f, seed=s, attack=attack)
         for d, a, f in study.models(config)
+        if d in attacked_datasets()
         for s in SEEDS
         for attack in study.attack_names(config, d)
     ]
@@ -205,6 +223,17 @@ def attack_rows():
 
 def lots_figure_rows():
     return [dict(dataset=d, architecture=a) for d, a in study.lots_figures(config)]
+
+
+def finetuning_models():
+    """(dataset, architecture, defence, seed) of every model in paper 2's Table 1 (datasets with a
+    fine-tuning defence and a lots section)."""
+    return [
+        dict(dataset=d, architecture=a, defence=f, seed=s)
+        for d, a, f in study.models(config)
+        if d in study.finetuning_datasets(config)
+        for s in SEEDS
+    ]
 
 
 def lots_rows():

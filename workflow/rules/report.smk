@@ -12,9 +12,17 @@ caption = lambda name: f"../report/{name}.rst"
 caption_file = lambda name: str(REPORT_RST / f"{name}.rst")
 
 # The tables of the study shown as HTML pages: name (results/tables/<name>.csv) -> category, title.
+# Raw Zero-Shot classifiers: else no Table 1 and no paper 1 (a study of paper 2 alone).
+ZERO_SHOT = bool(study.zero_shot_datasets(config))
 REPORT_TABLES = {
-    "table1": ("Raw Zero-Shot", "Table 1: DBM and AM per architecture"),
-    "metrics_per_class": ("Raw Zero-Shot", "DBM and AM per excluded class"),
+    **(
+        {
+            "table1": ("Raw Zero-Shot", "Table 1: DBM and AM per architecture"),
+            "metrics_per_class": ("Raw Zero-Shot", "DBM and AM per excluded class"),
+        }
+        if ZERO_SHOT
+        else {}
+    ),
     "accuracies": ("Training", "Final test accuracy of every classifier"),
     **(
         {"table2": ("Defences", "Table 2: defences vs vanilla (paired t-tests)")}
@@ -48,8 +56,9 @@ PAPER1_INPUTS = {
 REPORT_PAGES = [
     *[f"{R}/report/{name}.html" for name in REPORT_TABLES],
     *TRAINING_FIGURES,
-    f"{R}/report/paper1_claims.html",
+    *([f"{R}/report/paper1_claims.html"] if ZERO_SHOT else []),
     *([f"{R}/report/paper2_lenet.html"] if PAPER2_TABLES else []),
+    *([f"{R}/report/paper2_table1.html"] if finetuning_models() else []),
 ]
 report_targets = lambda: [*REPORT_PAGES, f"{R}/report/study.html"]
 
@@ -132,6 +141,29 @@ rule paper2_lenet:
         code=code("paper2_lenet"),
     script:
         "../scripts/paper2_lenet.py"
+
+
+rule html_paper2_table1:
+    input:
+        table=rules.paper2_table1.output.table,
+        caption=caption_file("paper2_table1"),
+    output:
+        report(
+            f"{R}/report/paper2_table1.html",
+            caption=caption("paper2_table1"),
+            category="LOTS",
+            labels={"table": "Paper 2's Table 1: every fine-tuned model"},
+        ),
+    log:
+        "logs/report/paper2_table1.log",
+    benchmark:
+        f"{R}/benchmarks/html/paper2_table1.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        code=code("html_paper2_table1"),
+    script:
+        "../scripts/html_paper2_table1.py"
 
 
 rule study_summary:

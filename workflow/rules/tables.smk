@@ -1,5 +1,5 @@
 # The tables (method §3, §4), built by advtransfer.tables: Table 1, Table 2 (defences), the attacks
-# per class and Table 3, paper 2's LOTS comparison.
+# per class and Table 3, paper 2's LOTS comparison and its Table 1.
 
 
 rule aggregate:
@@ -112,3 +112,33 @@ rule accuracies:
         code=code("accuracies"),
     script:
         "../scripts/accuracies.py"
+
+
+rule paper2_table1:
+    input:
+        attempts=outputs(
+            rules.lots.output[0],
+            [
+                r
+                for r in lots_rows()
+                if r["dataset"] in study.finetuning_datasets(config)
+            ],
+        ),
+        histories=outputs(
+            rules.train.output.history,
+            [dict(m, excluded=study.STANDARD) for m in finetuning_models()],
+        ),
+    output:
+        table=f"{R}/tables/paper2_table1.csv",
+        table_md=f"{R}/tables/paper2_table1.md",
+    log:
+        "logs/aggregate/paper2_table1.log",
+    benchmark:
+        f"{R}/benchmarks/paper2_table1.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        models=finetuning_models(),
+        code=code("paper2_table1"),
+    script:
+        "../scripts/paper2_table1.py"

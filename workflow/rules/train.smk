@@ -22,6 +22,7 @@ rule train:
             config, w.dataset, w.architecture, w.defence, w.seed
         ),
         excluded=lambda w: study.excluded_value(w.excluded),
+        examples=example_files,
         code=model_code("train"),
     script:
         "../scripts/train.py"

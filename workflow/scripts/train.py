@@ -3,4 +3,5 @@ from advtransfer.training import train_job
 
 with job(snakemake):
     train_job(**snakemake.params.job, excluded=snakemake.params.excluded, init_from=snakemake.input.get("base"),
-              model=snakemake.output.model, history=snakemake.output.history, code=snakemake.params.code)
+              examples=snakemake.params.examples, model=snakemake.output.model, history=snakemake.output.history,
+              code=snakemake.params.code)

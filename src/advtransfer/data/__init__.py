@@ -53,6 +53,41 @@ def own_generator() -> torch.Generator:
     return torch.Generator().manual_seed(0)
 
 
+class PassesSampler(DistributedSampler):
+    """``samples`` indices per epoch, cut from consecutive shuffled passes over ``dataset``: a training
+    of a set number of iterations (method §4.10), whose epochs need not end with a pass.
+
+    Pass p is ``shuffled_sampler``'s epoch p (process ``rank``'s equal share of a pass seeded by
+    (seed, p)); epoch e takes the samples e·``samples`` … (e+1)·``samples`` − 1 of the passes laid end
+    to end, so its order is a function of (seed, e) only and a resumed run (``set_epoch``) repeats it.
+    """
+
+    def __init__(self, dataset: Dataset, samples: int, seed: int = 0, rank: int = 0, world_size: int = 1):
+        super().__init__(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed * 100_003,
+                         drop_last=True)
+        if samples < 1 or self.num_samples < 1:
+            raise ValueError(f"an epoch of {samples} samples from a share of {self.num_samples} (≥ 1 each)")
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return self.samples
+
+    def _pass(self, shuffled_pass: int) -> list[int]:
+        epoch, self.epoch = self.epoch, shuffled_pass
+        try:
+            return list(super().__iter__())
+        finally:
+            self.epoch = epoch
+
+    def __iter__(self):
+        shuffled_pass, offset = divmod(self.epoch * self.samples, self.num_samples)
+        left = self.samples
+        while left:
+            part = self._pass(shuffled_pass)[offset:offset + left]
+            yield from part
+            left, shuffled_pass, offset = left - len(part), shuffled_pass + 1, 0
+
+
 def drop_single_last(sampler: Sampler, batch_size: int) -> bool:
     """A shuffled (training) pass skips a last batch of one image: batch norm cannot train on it."""
     return len(sampler) > 1 and len(sampler) % batch_size == 1
@@ -177,18 +212,21 @@ class Splits:
         return self.samples(parts)
 
     def train_loader(self, excluded: int | None, batch_size: int, seed: int = 0, transform_set=None,
-                     rank: int = 0, world_size: int = 1) -> DataLoader:
+                     rank: int = 0, world_size: int = 1, batches: int | None = None) -> DataLoader:
         """Shuffled batches of the training split without class ``excluded``, labels remapped; under DDP
-        process ``rank``'s share (``shuffled_sampler``).
+        process ``rank``'s share (``shuffled_sampler``). With ``batches``, an epoch is that many full
+        batches of consecutive shuffled passes (``PassesSampler``).
 
         ``transform_set(x, y) -> (x, y)`` changes the training set (e.g. Gaussian augmentation): an
         in-memory set as a whole, first; a folder-backed set batch by batch.
         """
-        if batch_size < 1:
-            raise ValueError("batch_size must be ≥ 1")
+        if batch_size < 1 or (batches is not None and batches < 1):
+            raise ValueError("batch_size and batches must be ≥ 1")
         dataset = self.split_without("train", excluded)
         if transform_set is not None:
             dataset = dataset.transformed(transform_set)
+        if batches is not None:
+            return dataset.loader(batch_size, PassesSampler(dataset, batches * batch_size, seed, rank, world_size))
         sampler = shuffled_sampler(dataset, seed, rank, world_size)
         return dataset.loader(batch_size, sampler, drop_single_last(sampler, batch_size))
 

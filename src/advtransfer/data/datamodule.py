@@ -18,18 +18,20 @@ class TrainingData(L.LightningDataModule):
     own share of every shuffled epoch (the trainer needs ``use_distributed_sampler=False``: the
     sharding is done here, the test split is not split). With ``data_on_device`` an in-memory set is
     kept on the trainer's device when that is a GPU and the job has one process; the trainer's
-    accelerator decides, so a job given no GPU moves nothing there.
+    accelerator decides, so a job given no GPU moves nothing there. With ``batches`` every epoch is
+    that many batches of consecutive shuffled passes (a training of a set number of iterations).
     """
 
     def __init__(self, splits: Splits, excluded: int | None, batch_size: int, seed: int = 0,
-                 transform_set=None, data_on_device: bool = False):
+                 transform_set=None, data_on_device: bool = False, batches: int | None = None):
         super().__init__()
         self.splits, self.excluded, self.batch_size, self.seed = splits, excluded, batch_size, seed
-        self.transform_set, self.data_on_device = transform_set, data_on_device
+        self.transform_set, self.data_on_device, self.batches = transform_set, data_on_device, batches
 
     def train_dataloader(self):
         loader = self.splits.train_loader(self.excluded, self.batch_size, self.seed, self.transform_set,
-                                          rank=self.trainer.global_rank, world_size=self.trainer.world_size)
+                                          rank=self.trainer.global_rank, world_size=self.trainer.world_size,
+                                          batches=self.batches)
         return self._placed(loader)
 
     def val_dataloader(self):

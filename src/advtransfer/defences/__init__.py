@@ -38,6 +38,12 @@ class Defence:
 
     name = "vanilla"
     steps_per_batch = 1
+    iterations: int | None = None  # a fine-tuning of this many batches, in ``epochs`` epochs (method §4.10)
+    epochs: int | None = None  # None: the recipe's
+
+    def use_examples(self, paths: list[str]) -> None:
+        """Adversarial example files (the workflow's inputs) to train on; only a fine-tuning defence takes them."""
+        raise ValueError(f"defence {self.name!r} takes no adversarial example files")
 
     def input_transforms(self) -> list[nn.Module]:
         return []

@@ -61,6 +61,31 @@ def _attempt_pairs(origin_labels: torch.Tensor, num_classes: int) -> tuple[torch
     return origin[keep], target[keep]
 
 
+def technique_attempts(
+    model: nn.Module, technique: str, origins: torch.Tensor, origin_labels: torch.Tensor, clean: torch.Tensor,
+    targets: torch.Tensor, layer: str = NO_LAYER, batch_size: int = 256,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The attempts of one technique (method §4.5): (origin rows, target classes, directions).
+
+    FGS and FGV: one attempt per origin without a target (−1); HC and LOTS (at ``layer``): one per
+    origin and class other than its label, towards that class (LOTS: towards its image in
+    ``targets``, one image per class). ``clean``: the origins' predictions (HC's cold class). Each
+    direction is then searched with ``line_search``, the same for every technique.
+    """
+    device = origins.device
+    if technique in ("FGS", "FGV"):
+        rows = torch.arange(len(origins), device=device)
+        direction = fgs_direction if technique == "FGS" else fgv_direction
+        return rows, torch.full_like(rows, NO_TARGET), direction(model, origins, origin_labels, batch_size)
+    rows, target_class = (t.to(device) for t in _attempt_pairs(origin_labels, len(targets)))
+    if technique == "HC":
+        return rows, target_class, hot_cold_direction(model, origins[rows], target_class, clean[rows], batch_size)
+    if technique == "LOTS":
+        target_features = layer_features(model, layer, targets, batch_size)[target_class]
+        return rows, target_class, lots_direction(model, layer, origins[rows], target_features, batch_size)
+    raise ValueError(f"unknown technique {technique!r}; known: {TECHNIQUES}")
+
+
 def lots_comparison(
     model: nn.Module, origins: torch.Tensor, origin_labels: torch.Tensor, targets: torch.Tensor,
     layers: Sequence[str] = (OUTPUT,), techniques: Sequence[str] = TECHNIQUES,
@@ -70,8 +95,8 @@ def lots_comparison(
 
     ``origins``: uint8 (n, C, H, W); ``origin_labels``: (n,); ``targets``: one image per class
     (K, C, H, W), row k of class k (``choose_targets``). HC and LOTS attack each origin towards
-    every class other than its label, LOTS at each of ``layers``; FGS and FGV have no target and
-    make one untargeted attempt per origin (only when "untargeted" is in ``modes``). Untargeted
+    every class other than its label, LOTS at each of ``layers``, in each of ``modes``; FGS and FGV
+    have no target and make one untargeted attempt per origin whatever the ``modes``. Untargeted
     success: the class differs from the origin's prediction; targeted: it is the target class.
 
     Columns: origin (index), origin_label, target_class (−1 for FGS/FGV), layer ("-" for
@@ -85,30 +110,16 @@ def lots_comparison(
         LayerFeatures(model, layer)  # an unknown layer fails before any work
     origin_labels = origin_labels.to(origins.device)
     clean = predict(model, origins)
-    pair_origin, pair_target = (t.to(origins.device) for t in _attempt_pairs(origin_labels, len(targets)))
     frames = []
-
-    def run(technique, layer, rows, target_class, directions, run_modes):
-        for mode in run_modes:
-            classes = target_class if mode == "targeted" else clean[rows]
-            result = line_search(model, origins[rows], directions, classes, mode == "targeted", limit)
-            frames.append(_attempt_frame(origins, origin_labels, rows, target_class, layer, technique, mode, result))
-
-    every = torch.arange(len(origins), device=origins.device)
-    no_target = torch.full_like(every, NO_TARGET)
-    untargeted = [m for m in modes if m == "untargeted"]
-    if "FGS" in techniques and untargeted:
-        run("FGS", NO_LAYER, every, no_target, fgs_direction(model, origins, origin_labels, batch_size), untargeted)
-    if "FGV" in techniques and untargeted:
-        run("FGV", NO_LAYER, every, no_target, fgv_direction(model, origins, origin_labels, batch_size), untargeted)
-    if "HC" in techniques:
-        directions = hot_cold_direction(model, origins[pair_origin], pair_target, clean[pair_origin], batch_size)
-        run("HC", NO_LAYER, pair_origin, pair_target, directions, modes)
-    if "LOTS" in techniques:
-        for layer in layers:
-            target_features = layer_features(model, layer, targets, batch_size)[pair_target]
-            directions = lots_direction(model, layer, origins[pair_origin], target_features, batch_size)
-            run("LOTS", layer, pair_origin, pair_target, directions, modes)
+    for technique in [t for t in TECHNIQUES if t in techniques]:
+        for layer in (layers if technique == "LOTS" else [NO_LAYER]):
+            rows, target_class, directions = technique_attempts(model, technique, origins, origin_labels, clean,
+                                                                targets, layer, batch_size)
+            for mode in (modes if technique in ("HC", "LOTS") else ["untargeted"]):
+                classes = target_class if mode == "targeted" else clean[rows]
+                result = line_search(model, origins[rows], directions, classes, mode == "targeted", limit)
+                frames.append(_attempt_frame(origins, origin_labels, rows, target_class, layer, technique, mode,
+                                             result))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ATTEMPT_COLUMNS)
 
 

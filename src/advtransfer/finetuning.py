@@ -1,0 +1,162 @@
+"""Adversarial fine-tuning, stage 1 (paper 2, method §4.10): the adversarial examples of one technique
+(FGS, FGV, HC, or LOTS at one layer) for the training split, made on the vanilla classifier.
+
+The examples are the successful attempts of paper 2's comparison (``lots.comparison.technique_attempts``,
+then ``lots.search.line_search``) with the training images as origins. They are written in chunks of
+origins, each chunk a file of its own in a working folder beside the output, so that a killed job
+resumes after its last finished chunk; the chunks are then copied into one file and the folder
+removed. Every file is written atomically.
+
+Example file (``.npz``, uncompressed): ``images`` uint8 (n, C, H, W), ``labels`` int64 (the origin's
+class, as the classifier numbers them), ``origin`` int64 (index in the training split), ``target_class``
+int64 (−1: none) and ``eps`` int64 (the line search's ε).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from advtransfer.io import atomic_path, discard_stale, file_digest, wrote
+
+CHUNK_ORIGINS = 1000  # origins per chunk: at most 9,000 attempts (HC, LOTS on 10 classes)
+FIELDS = ("images", "labels", "origin", "target_class", "eps")
+TARGETED = ("HC", "LOTS")  # the techniques with a target class; FGS and FGV are untargeted
+
+
+def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    """Arrays into one uncompressed ``.npz``, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def chunk_path(folder: Path, index: int) -> Path:
+    return folder / f"chunk_{index:06d}.npz"
+
+
+def generate_examples(
+    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, technique: str, targets: torch.Tensor,
+    out: str | Path, layer: str = "-", limit: int = 4096, origin_index: torch.Tensor | None = None,
+    chunk_size: int = CHUNK_ORIGINS, job: dict | None = None,
+) -> int:
+    """The adversarial examples of ``technique`` (at ``layer`` for LOTS) for the origins ``images``
+    (uint8 (n, C, H, W), correctly classified) into ``out``; returns how many.
+
+    FGS and FGV make one untargeted attempt per origin, HC and LOTS a targeted one towards every
+    other class (LOTS: towards that class's image in ``targets``), all with the comparison's line
+    search up to ``limit``. Every success is kept, labelled with its origin's class. Chunks of
+    ``chunk_size`` origins go to ``<out>.chunks/``; a chunk already there is not made again when its
+    stamp (``job``: the parameters, the model's digest, the code version) matches.
+    """
+    from advtransfer.lots.comparison import technique_attempts
+    from advtransfer.lots.layers import predict
+    from advtransfer.lots.search import line_search
+
+    out = Path(out)
+    folder = out.with_name(out.name + ".chunks")
+    discard_stale(folder, job or {})
+    if origin_index is None:
+        origin_index = torch.arange(len(images))
+    if not len(images):
+        raise ValueError("no origins: the classifier classifies no training image correctly")
+    device = next(model.parameters()).device
+    n_chunks = math.ceil(len(images) / chunk_size)
+    done = sum(chunk_path(folder, i).exists() for i in range(n_chunks))
+    if done:
+        print(f"resuming: {done} of {n_chunks} chunks already made", file=sys.stderr, flush=True)
+    start, made, attempted = time.perf_counter(), 0, 0
+    for i in range(n_chunks):
+        path = chunk_path(folder, i)
+        if path.exists():
+            continue
+        rows = slice(i * chunk_size, (i + 1) * chunk_size)
+        origins, origin_labels = images[rows].to(device), labels[rows].to(device)
+        clean = predict(model, origins)
+        attempt, target_class, directions = technique_attempts(model, technique, origins, origin_labels, clean,
+                                                               targets.to(device), layer)
+        classes = target_class if technique in TARGETED else clean[attempt]
+        result = line_search(model, origins[attempt], directions, classes, technique in TARGETED, limit)
+        hit = result.success
+        save_npz(path, images=result.adversarials[hit].cpu().numpy(),
+                 labels=origin_labels[attempt[hit]].cpu().numpy().astype(np.int64),
+                 origin=origin_index[rows].to(device)[attempt[hit]].cpu().numpy().astype(np.int64),
+                 target_class=target_class[hit].cpu().numpy().astype(np.int64),
+                 eps=result.eps[hit].cpu().numpy().astype(np.int64))
+        made, attempted = made + 1, attempted + len(attempt)
+        rate = attempted / (time.perf_counter() - start)
+        left = (n_chunks - done - made) * len(attempt) / rate
+        print(f"chunk {i + 1}/{n_chunks}: {int(hit.sum())} of {len(attempt)} attempts succeeded; "
+              f"{rate:.0f} attempts/s, about {left / 60:.1f} min left", file=sys.stderr, flush=True)
+    total = assemble(folder, n_chunks, out)
+    shutil.rmtree(folder)
+    wrote(out, what=f"{total} {technique}{'' if layer == '-' else ' ' + layer} examples of {len(images)} origins")
+    return total
+
+
+def assemble(folder: Path, n_chunks: int, out: Path) -> int:
+    """The chunks into one file, each array allocated once at its full size (never held twice)."""
+    sizes = [len(np.load(chunk_path(folder, i))["labels"]) for i in range(n_chunks)]
+    total = sum(sizes)
+    with np.load(chunk_path(folder, 0)) as first:
+        arrays = {k: np.empty((total, *first[k].shape[1:]), dtype=first[k].dtype) for k in FIELDS}
+    offset = 0
+    for i, size in enumerate(sizes):
+        with np.load(chunk_path(folder, i)) as chunk:
+            for k in FIELDS:
+                arrays[k][offset:offset + size] = chunk[k]
+        offset += size
+    save_npz(out, **arrays)
+    return total
+
+
+def load_examples(paths: list[str | Path], clean: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (uint8) and labels of example files, after the ``clean`` images and labels if given,
+    in one tensor each, allocated once."""
+    sizes = []
+    for path in paths:
+        with np.load(path) as f:
+            sizes.append(len(f["labels"]))
+            shape = f["images"].shape[1:]
+    shape = tuple(clean[0].shape[1:]) if clean is not None else shape
+    n_clean = len(clean[1]) if clean is not None else 0
+    x = torch.empty((n_clean + sum(sizes), *shape), dtype=torch.uint8)
+    y = torch.empty(n_clean + sum(sizes), dtype=torch.long)
+    if clean is not None:
+        x[:n_clean], y[:n_clean] = clean[0], clean[1]
+    offset = n_clean
+    for path, size in zip(paths, sizes):
+        with np.load(path) as f:
+            x[offset:offset + size] = torch.from_numpy(f["images"])
+            y[offset:offset + size] = torch.from_numpy(f["labels"])
+        offset += size
+    return x, y
+
+
+def examples_job(data: dict, model: str, excluded: int | None, technique: str, layer: str, limit: int,
+                 n_train: int | None, out: str, code: str | None = None) -> int:
+    """The workflow's ``adversarial_examples`` job: the examples of ``technique`` (at ``layer``) for
+    the first ``n_train`` correctly classified training images (None: all) of the classifier
+    ``model``; the targets are the first correctly classified training image of each class."""
+    from advtransfer.data import load_dataset, without_class
+    from advtransfer.inference import best_device
+    from advtransfer.lots.comparison import choose_targets, correct_origins
+    from advtransfer.model_io import load_classifier
+
+    classifier, meta = load_classifier(model, best_device())
+    splits = load_dataset(**data)
+    rows, y = without_class(splits.train_y, excluded)
+    x = splits.train_x[rows]
+    targets, _ = choose_targets(classifier, x, y, meta["num_classes"])
+    index = correct_origins(classifier, x, y, n_train or len(y))
+    print(f"{len(index)} correctly classified training images as origins", file=sys.stderr, flush=True)
+    job = {"data": data, "excluded": excluded, "technique": technique, "layer": layer, "limit": limit,
+           "n_train": n_train, "model": file_digest(model), "code": code}
+    return generate_examples(classifier, x[index], y[index], technique, targets, out, layer, limit,
+                             origin_index=index, job=job)

@@ -1,0 +1,6 @@
+from advtransfer.jobs import job
+from advtransfer.tables import paper2_table1_job
+
+with job(snakemake):
+    paper2_table1_job(list(snakemake.input.attempts), list(snakemake.input.histories), snakemake.params.models,
+                      snakemake.output.table, snakemake.output.table_md)
