@@ -3,11 +3,11 @@
     python benchmarks/dag.py                        # config/paper.yaml if present, else config.yaml
     python benchmarks/dag.py config/fashion_mnist.yaml
 
-Times ``snakemake -n`` with the Slurm profile in an empty folder (every job to do), as a user
-would run it: its wall time and its CPU time (user + system of Snakemake and the processes it
-starts; on a machine shared with other work the CPU time is what the run costs, the wall time what
-it waited), the first run (it also runs the config checks that need torch, once per config) and a
-second one. Then builds the same DAG through Snakemake's API with the profile's
+Times ``snakemake -n`` in an empty folder (every job to do), as a user would run it: twice with
+the default profile (a workstation; the first run also makes the config checks that need torch,
+once per config), then with the Slurm profile. Each with its wall time and its CPU time (user +
+system of Snakemake and the processes it starts: on a machine shared with other work, what the run
+costs rather than what it waited). Then builds the same DAG through Snakemake's API with the profile's
 ``group-components`` and counts submissions: a job outside any group is one, a group is one.
 """
 
@@ -27,6 +27,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"
+DEFAULT_PROFILE = ROOT / "workflow" / "profiles" / "default"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
@@ -35,10 +36,10 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def dry_run_seconds(configfile: Path, workdir: Path) -> tuple[float, float, int]:
-    """Wall and CPU time of ``snakemake -n`` with the Slurm profile, and the number of jobs it lists."""
+def dry_run_seconds(configfile: Path, workdir: Path, profile: Path) -> tuple[float, float, int]:
+    """Wall and CPU time of ``snakemake -n`` with ``profile``, and the number of jobs it lists."""
     cmd = [SNAKEMAKE, "-n", "--quiet", "rules", "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--directory",
-           str(workdir), "--configfile", str(configfile), "--workflow-profile", str(PROFILE)]
+           str(workdir), "--configfile", str(configfile), "--workflow-profile", str(profile)]
     start, cpu = time.perf_counter(), children_cpu()
     run = subprocess.run(cmd, capture_output=True, text=True)
     seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
@@ -84,13 +85,15 @@ def main() -> None:
     args = parser.parse_args()
     configfile = args.configfile.resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        first = dry_run_seconds(configfile, Path(tmp))
-        second = dry_run_seconds(configfile, Path(tmp))
+        runs = {name: dry_run_seconds(configfile, Path(tmp), profile)
+                for name, profile in (("first dry run, default profile", DEFAULT_PROFILE),
+                                      ("second dry run, default profile", DEFAULT_PROFILE),
+                                      ("dry run, Slurm profile", PROFILE))}
         jobs, kinds = submissions(configfile, Path(tmp))
     local = kinds.pop("all", 0)  # the target rule runs on the submitting machine
     print(f"config: {configfile.relative_to(ROOT) if configfile.is_relative_to(ROOT) else configfile}")
-    for name, (seconds, cpu, n_jobs) in (("first", first), ("second", second)):
-        print(f"{name} dry run (snakemake -n, Slurm profile): {seconds:.1f} s wall, {cpu:.1f} s CPU, {n_jobs} jobs")
+    for name, (seconds, cpu, n_jobs) in runs.items():
+        print(f"{name} (snakemake -n): {seconds:.1f} s wall, {cpu:.1f} s CPU, {n_jobs} jobs")
     print("jobs per rule: " + ", ".join(f"{rule} {n}" for rule, n in sorted(jobs.items())))
     print(f"Slurm submissions: {sum(kinds.values())} (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
           + f"; {local} local target job)")
