@@ -101,7 +101,10 @@ def generate_examples(
 
 def assemble(folder: Path, n_chunks: int, out: Path) -> int:
     """The chunks into one file, each array allocated once at its full size (never held twice)."""
-    sizes = [len(np.load(chunk_path(folder, i))["labels"]) for i in range(n_chunks)]
+    sizes = []
+    for i in range(n_chunks):
+        with np.load(chunk_path(folder, i)) as chunk:
+            sizes.append(len(chunk["labels"]))
     total = sum(sizes)
     with np.load(chunk_path(folder, 0)) as first:
         arrays = {k: np.empty((total, *first[k].shape[1:]), dtype=first[k].dtype) for k in FIELDS}
