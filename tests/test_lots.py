@@ -225,7 +225,8 @@ def test_comparison_origins_are_the_first_correctly_classified_images(tmp_path, 
     assert correct_origins(model, images, labels, 5).tolist() == [2, 3, 5, 6, 8]
     assert correct_origins(model, images, labels, 50).tolist() == [2, 3, 5, 6, 8, 9, 10, 11]
 
-    monkeypatch.setattr(job, "_load", lambda data, path: (model, images, labels, random_images(10, seed=6), None))
+    monkeypatch.setattr(job, "_load", lambda data, path, predictions: (model, images, labels, predict(model, images),
+                                                                        random_images(10, seed=6), None))
     out = tmp_path / "attempts.csv"
     job.attempts_job({}, "model.pt", {"dataset": "d", "architecture": "a", "defence": "vanilla"}, ["FGS", "LOTS"],
                      ["logits"], ["untargeted"], 5, 16, str(out))
@@ -233,6 +234,30 @@ def test_comparison_origins_are_the_first_correctly_classified_images(tmp_path, 
     assert sorted(set(attempts["origin"])) == [2, 3, 5, 6, 8]
     assert (attempts["origin_label"] == labels.numpy()[attempts["origin"]]).all()
     assert len(attempts) == 5 + 5 * 9  # FGS once per origin, LOTS towards the 9 other classes
+
+    # in chunks of 2 origins, killed after the second chunk: the re-run makes the third chunk only
+    calls = []
+    comparison = job.lots_comparison
+
+    def killed_after_two_chunks(model_, origins, *args):
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        calls.append(len(origins))
+        return comparison(model_, origins, *args)
+
+    chunked = tmp_path / "chunked.csv"
+    run = lambda: job.attempts_job({}, "model.pt", {"dataset": "d", "architecture": "a", "defence": "vanilla"},  # noqa: E731
+                                   ["FGS", "LOTS"], ["logits"], ["untargeted"], 5, 16, str(chunked), chunk_size=2)
+    monkeypatch.setattr(job, "lots_comparison", killed_after_two_chunks)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    assert sorted(p.name for p in (tmp_path / "chunked.csv.chunks").glob("chunk_*")) == [
+        "chunk_000000.csv", "chunk_000001.csv"] and not chunked.exists()
+    calls.clear()
+    monkeypatch.setattr(job, "lots_comparison", lambda m, o, *a: calls.append(len(o)) or comparison(m, o, *a))
+    run()
+    assert calls == [1] and not (tmp_path / "chunked.csv.chunks").exists()
+    assert pd.read_csv(chunked).equals(attempts)  # the same rows as in one go
 
 
 # ---------------------------------------------------------------- a LeNet trained on MNIST
@@ -305,17 +330,48 @@ def test_comparison_of_the_four_techniques(mnist_lenet):
     assert (untargeted.adversarial_class != untargeted.origin_label).all()
 
     table = comparison_table(attempts)
-    assert list(table.columns) == ["technique", "layer", "mode", "n_attempts", "success_rate", "pass_mean",
-                                   "pass_std", "l2_mean", "l2_std", "linf_mean", "linf_std"]
+    assert list(table.columns) == ["technique", "layer", "mode", "n_attempts", "success_rate", "target_rate",
+                                   "pass_mean", "pass_std", "l2_mean", "l2_std", "linf_mean", "linf_std"]
     assert list(dict.fromkeys(table.technique)) == list(TECHNIQUES)
     lots_logits = table[(table.technique == "LOTS") & (table.layer == "logits") & (table["mode"] == "targeted")]
     group = attempts[(attempts.technique == "LOTS") & (attempts.layer == "logits") & (attempts["mode"] == "targeted")]
     assert lots_logits.n_attempts.item() == 18
     assert lots_logits.success_rate.item() == pytest.approx(group.success.mean()) and group.success.any()
     assert lots_logits.pass_mean.item() == pytest.approx(group.pass_score.mean())
+    assert lots_logits.target_rate.item() == lots_logits.success_rate.item()  # targeted: success is reaching it
+    hc = table[(table.technique == "HC") & (table["mode"] == "untargeted")]
+    hc_rows = attempts[(attempts.technique == "HC") & (attempts["mode"] == "untargeted")]
+    assert hc.target_rate.item() == pytest.approx((hc_rows.adversarial_class == hc_rows.target_class).mean())
+    assert hc.target_rate.item() <= hc.success_rate.item()
+    assert table.loc[table.technique == "FGS", "target_rate"].isna().all()  # no target
     assert lots_logits.l2_std.item() == pytest.approx(group.l2.std())
     with pytest.raises(ValueError, match="unknown layer"):
         lots_comparison(model, origins, labels, targets, ["body.nope"])
+
+
+def test_the_channels_last_layout_changes_no_eps_success_or_image(mnist_lenet, monkeypatch):
+    """The line search predicts in the channels-last layout on the CPU (faster); its class scores
+    differ in the last bits, and no result of the comparison's techniques may change."""
+    from advtransfer.lots import layers
+    from advtransfer.lots.comparison import technique_attempts
+
+    model, splits = mnist_lenet
+    targets, _ = choose_targets(model, splits.test_x, splits.test_y)
+    origins, labels = splits.test_x[300:310], splits.test_y[300:310]
+    clean = predict(model, origins)
+    assert layers.channels_last(model, origins)[1] == torch.channels_last
+    for technique, layer in [("FGS", "-"), ("FGV", "-"), ("HC", "-"), ("LOTS", "body.conv2"), ("LOTS", "logits")]:
+        rows, target_class, directions = technique_attempts(model, technique, origins, labels, clean, targets, layer)
+        for targeted in (False, True):
+            classes = target_class if targeted and technique in ("HC", "LOTS") else clean[rows]
+            fast = line_search(model, origins[rows], directions, classes, targeted, 1024)
+            monkeypatch.setattr(layers, "CHANNELS_LAST", False)
+            usual = line_search(model, origins[rows], directions, classes, targeted, 1024)
+            monkeypatch.setattr(layers, "CHANNELS_LAST", True)
+            assert torch.equal(fast.eps, usual.eps) and torch.equal(fast.success, usual.success), technique
+            assert torch.equal(fast.adversarials, usual.adversarials) and torch.equal(fast.predictions,
+                                                                                      usual.predictions)
+    assert next(model.parameters()).is_contiguous()  # the model itself is left in its layout
 
 
 def test_visualisation_figure(mnist_lenet, tmp_path):

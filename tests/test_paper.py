@@ -21,16 +21,16 @@ def claim(table: pd.DataFrame, text: str, dataset: str | None = None) -> pd.Seri
 
 def lots_table() -> pd.DataFrame:
     rows = [
-        ("FGS", "-", "untargeted", 20, 0.80, 0.45, 700.0, 30.0),
-        ("FGV", "-", "untargeted", 20, 0.85, 0.78, 430.0, 90.0),
-        ("HC", "-", "untargeted", 180, 1.00, 0.80, 500.0, 100.0),
-        ("HC", "-", "targeted", 180, 0.99, 0.70, 600.0, 120.0),
-        ("LOTS", "body.conv1", "targeted", 180, 0.95, 0.60, 1100.0, 180.0),
-        ("LOTS", "logits", "targeted", 180, 1.00, 0.66, 1000.0, 160.0),
-        ("LOTS", "logits", "untargeted", 180, 1.00, 0.90, 400.0, 60.0),
+        ("FGS", "-", "untargeted", 20, 0.80, None, 0.45, 700.0, 30.0),
+        ("FGV", "-", "untargeted", 20, 0.85, None, 0.78, 430.0, 90.0),
+        ("HC", "-", "untargeted", 180, 1.00, 0.75, 0.80, 500.0, 100.0),
+        ("HC", "-", "targeted", 180, 0.99, 0.99, 0.70, 600.0, 120.0),
+        ("LOTS", "body.conv1", "untargeted", 180, 0.95, 0.80, 0.60, 1100.0, 180.0),
+        ("LOTS", "logits", "targeted", 180, 1.00, 1.00, 0.66, 1000.0, 160.0),
+        ("LOTS", "logits", "untargeted", 180, 1.00, 0.90, 0.90, 400.0, 60.0),
     ]
-    df = pd.DataFrame(rows, columns=["technique", "layer", "mode", "n_attempts", "success_rate", "pass_mean",
-                                     "l2_mean", "linf_mean"])
+    df = pd.DataFrame(rows, columns=["technique", "layer", "mode", "n_attempts", "success_rate", "target_rate",
+                                     "pass_mean", "l2_mean", "linf_mean"])
     df.insert(0, "defence", "vanilla")
     df.insert(0, "architecture", "lenet_caffe")
     df.insert(0, "dataset", "mnist")
@@ -39,6 +39,8 @@ def lots_table() -> pd.DataFrame:
 
 
 def test_paper2_rows_pair_paper_and_ours():
+    """Paper 2 counts a success when the class changes (the untargeted mode), HC and LOTS included;
+    the share of attempts that reach their target is shown beside, with no paper value."""
     history = pd.DataFrame({"epoch": [1, 2], "test_accuracy": [0.97, 0.9875]})
     table = paper2_lenet(lots_table(), history)
     error = table.iloc[0]
@@ -53,14 +55,17 @@ def test_paper2_rows_pair_paper_and_ours():
     fgs = value("FGS", "-", "success rate (%)")
     assert (fgs["paper"], fgs["ours"], fgs["mode"], fgs["n_attempts"]) == (85.37, pytest.approx(80.0), "untargeted", 20)
     assert value("FGV", "-", "PASS")[["paper", "ours"]].tolist() == [0.7753, pytest.approx(0.78)]
-    hc = value("HC", "-", "L2 (0–255)")  # HC in targeted mode only
-    assert (hc["paper"], hc["ours"], hc["mode"]) == (596.0, 600.0, "targeted")
-    # one LOTS row per layer, targeted; the untargeted logits row and the lots_at rows are left out
+    hc = value("HC", "-", "L2 (0–255)")  # the untargeted row, not the targeted one
+    assert (hc["paper"], hc["ours"], hc["mode"]) == (596.0, 500.0, "untargeted")
+    reached = value("HC", "-", "reached its target (%)")
+    assert pd.isna(reached["paper"]) and reached["ours"] == pytest.approx(75.0)
+    # one LOTS row per layer, untargeted; the targeted logits row and the lots_at rows are left out
     assert set(table.loc[table["technique"] == "LOTS", "layer"]) == {"body.conv1", "logits"}
     assert value("LOTS", "body.conv1", "L∞ (0–255)")[["paper", "ours"]].tolist() == [170.0, 180.0]
-    assert value("LOTS", "logits", "success rate (%)")["ours"] == pytest.approx(100.0)
-    assert (table["note"] == "").all()
-    assert len(table) == 1 + 4 * (1 + 1 + 1 + 2)
+    assert value("LOTS", "logits", "L2 (0–255)")["ours"] == pytest.approx(400.0)
+    assert value("LOTS", "logits", "reached its target (%)")["ours"] == pytest.approx(90.0)
+    assert (table.loc[table["quantity"] != "reached its target (%)", "note"] == "").all()
+    assert len(table) == 1 + 4 * (1 + 1 + 1 + 2) + 3  # and 3 rows of reached targets (HC, LOTS × 2 layers)
 
 
 def test_paper2_without_our_numbers_says_so():

@@ -322,7 +322,7 @@ def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str) -> N
     from advtransfer.lots.job import _load, top_two
     from advtransfer.lots.visualise import visualisation_panels
 
-    classifier, images, _, targets, class_names = _load(data, model)
+    classifier, images, _, _, targets, class_names = _load(data, model)
     predicted, runner_up = top_two(classifier, images[:n])
     kinds, panels = visualisation_panels(classifier, images[:n], layers, targets[runner_up], runner_up,
                                          class_names=class_names)

@@ -2,14 +2,16 @@
 (FGS, FGV, HC, or LOTS at one layer) for the training split, made on the vanilla classifier.
 
 The examples are the successful attempts of paper 2's comparison (``lots.comparison.technique_attempts``,
-then ``lots.search.line_search``) with the training images as origins. They are written in chunks of
-origins, each chunk a file of its own in a working folder beside the output, so that a killed job
+then ``lots.search.line_search``) with the training images as origins, under the comparison's success
+criterion (paper 2's, "untargeted": the class changes; HC and LOTS still move towards their target).
+They are written in chunks of origins, each chunk a file of its own in a working folder beside the output, so that a killed job
 resumes after its last finished chunk; the chunks are then copied into one file and the folder
 removed. Every file is written atomically.
 
 Example file (``.npz``, uncompressed): ``images`` uint8 (n, C, H, W), ``labels`` int64 (the origin's
 class, as the classifier numbers them), ``origin`` int64 (index in the training split), ``target_class``
-int64 (−1: none) and ``eps`` int64 (the line search's ε).
+int64 (−1: none), ``eps`` int64 (the line search's ε) and ``reached_target`` bool (the example is
+classified as its target class; false without a target).
 """
 
 from __future__ import annotations
@@ -23,17 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advtransfer.io import atomic_path, discard_stale, file_digest, wrote
+from advtransfer.io import discard_stale, file_digest, load_npz, save_npz, wrote
 
 CHUNK_ORIGINS = 1000  # origins per chunk: at most 9,000 attempts (HC, LOTS on 10 classes)
-FIELDS = ("images", "labels", "origin", "target_class", "eps")
+FIELDS = ("images", "labels", "origin", "target_class", "eps", "reached_target")
 TARGETED = ("HC", "LOTS")  # the techniques with a target class; FGS and FGV are untargeted
-
-
-def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
-    """Arrays into one uncompressed ``.npz``, atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+MODES = ("untargeted", "targeted")  # the success criterion (method §4.5); paper 2's is untargeted
 
 
 def chunk_path(folder: Path, index: int) -> Path:
@@ -43,14 +40,16 @@ def chunk_path(folder: Path, index: int) -> Path:
 def generate_examples(
     model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, technique: str, targets: torch.Tensor,
     out: str | Path, layer: str = "-", limit: int = 4096, origin_index: torch.Tensor | None = None,
-    chunk_size: int = CHUNK_ORIGINS, job: dict | None = None,
+    chunk_size: int = CHUNK_ORIGINS, job: dict | None = None, mode: str = "untargeted",
 ) -> int:
     """The adversarial examples of ``technique`` (at ``layer`` for LOTS) for the origins ``images``
     (uint8 (n, C, H, W), correctly classified) into ``out``; returns how many.
 
-    FGS and FGV make one untargeted attempt per origin, HC and LOTS a targeted one towards every
-    other class (LOTS: towards that class's image in ``targets``), all with the comparison's line
-    search up to ``limit``. Every success is kept, labelled with its origin's class. Chunks of
+    FGS and FGV make one attempt per origin, HC and LOTS one towards every other class (LOTS:
+    towards that class's image in ``targets``), all with the comparison's line search up to
+    ``limit``. An attempt succeeds under ``mode`` (method §4.5): "untargeted", paper 2's, when the
+    class differs from the origin's; "targeted" (HC and LOTS), when it is the target class. Every
+    success is kept, labelled with its origin's class. Chunks of
     ``chunk_size`` origins go to ``<out>.chunks/``; a chunk already there is not made again when its
     stamp (``job``: the parameters, the model's digest, the code version) matches.
     """
@@ -58,6 +57,9 @@ def generate_examples(
     from advtransfer.lots.layers import predict
     from advtransfer.lots.search import line_search
 
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; known: {MODES}")
+    targeted = mode == "targeted" and technique in TARGETED
     out = Path(out)
     folder = out.with_name(out.name + ".chunks")
     discard_stale(folder, job or {})
@@ -80,14 +82,16 @@ def generate_examples(
         clean = predict(model, origins)
         attempt, target_class, directions = technique_attempts(model, technique, origins, origin_labels, clean,
                                                                targets.to(device), layer)
-        classes = target_class if technique in TARGETED else clean[attempt]
-        result = line_search(model, origins[attempt], directions, classes, technique in TARGETED, limit)
+        classes = target_class if targeted else clean[attempt]
+        result = line_search(model, origins[attempt], directions, classes, targeted, limit)
         hit = result.success
+        reached = (result.predictions == target_class) & hit
         save_npz(path, images=result.adversarials[hit].cpu().numpy(),
                  labels=origin_labels[attempt[hit]].cpu().numpy().astype(np.int64),
                  origin=origin_index[rows].to(device)[attempt[hit]].cpu().numpy().astype(np.int64),
                  target_class=target_class[hit].cpu().numpy().astype(np.int64),
-                 eps=result.eps[hit].cpu().numpy().astype(np.int64))
+                 eps=result.eps[hit].cpu().numpy().astype(np.int64),
+                 reached_target=reached[hit].cpu().numpy())
         made, attempted = made + 1, attempted + len(attempt)
         rate = attempted / (time.perf_counter() - start)
         left = (n_chunks - done - made) * len(attempt) / rate
@@ -101,18 +105,15 @@ def generate_examples(
 
 def assemble(folder: Path, n_chunks: int, out: Path) -> int:
     """The chunks into one file, each array allocated once at its full size (never held twice)."""
-    sizes = []
-    for i in range(n_chunks):
-        with np.load(chunk_path(folder, i)) as chunk:
-            sizes.append(len(chunk["labels"]))
+    sizes = [len(load_npz(chunk_path(folder, i), ["labels"])["labels"]) for i in range(n_chunks)]
     total = sum(sizes)
-    with np.load(chunk_path(folder, 0)) as first:
-        arrays = {k: np.empty((total, *first[k].shape[1:]), dtype=first[k].dtype) for k in FIELDS}
+    first = load_npz(chunk_path(folder, 0), FIELDS)
+    arrays = {k: np.empty((total, *first[k].shape[1:]), dtype=first[k].dtype) for k in FIELDS}
     offset = 0
     for i, size in enumerate(sizes):
-        with np.load(chunk_path(folder, i)) as chunk:
-            for k in FIELDS:
-                arrays[k][offset:offset + size] = chunk[k]
+        chunk = load_npz(chunk_path(folder, i), FIELDS)
+        for k in FIELDS:
+            arrays[k][offset:offset + size] = chunk[k]
         offset += size
     save_npz(out, **arrays)
     return total
@@ -122,44 +123,58 @@ def load_examples(paths: list[str | Path], clean: tuple[torch.Tensor, torch.Tens
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (uint8) and labels of example files, after the ``clean`` images and labels if given,
     in one tensor each, allocated once."""
-    sizes = []
+    sizes, shape = [], None
     for path in paths:
-        with np.load(path) as f:
-            sizes.append(len(f["labels"]))
-            shape = f["images"].shape[1:]
-    shape = tuple(clean[0].shape[1:]) if clean is not None else shape
+        labels = load_npz(path, ["labels"])["labels"]
+        sizes.append(len(labels))
+    shape = tuple(clean[0].shape[1:]) if clean is not None else None
     n_clean = len(clean[1]) if clean is not None else 0
-    x = torch.empty((n_clean + sum(sizes), *shape), dtype=torch.uint8)
-    y = torch.empty(n_clean + sum(sizes), dtype=torch.long)
-    if clean is not None:
-        x[:n_clean], y[:n_clean] = clean[0], clean[1]
+    x = y = None
     offset = n_clean
     for path, size in zip(paths, sizes):
-        with np.load(path) as f:
-            x[offset:offset + size] = torch.from_numpy(f["images"])
-            y[offset:offset + size] = torch.from_numpy(f["labels"])
+        f = load_npz(path, ["images", "labels"])
+        if x is None:
+            shape = shape or f["images"].shape[1:]
+            x = torch.empty((n_clean + sum(sizes), *shape), dtype=torch.uint8)
+            y = torch.empty(n_clean + sum(sizes), dtype=torch.long)
+        x[offset:offset + size] = torch.from_numpy(f["images"])
+        y[offset:offset + size] = torch.from_numpy(f["labels"])
         offset += size
+    if x is None:  # no example files
+        x = torch.empty((n_clean, *shape), dtype=torch.uint8)
+        y = torch.empty(n_clean, dtype=torch.long)
+    if clean is not None:
+        x[:n_clean], y[:n_clean] = clean[0], clean[1]
     return x, y
 
 
 def examples_job(data: dict, model: str, excluded: int | None, technique: str, layer: str, limit: int,
-                 n_train: int | None, out: str, code: str | None = None) -> int:
+                 n_train: int | None, out: str, code: str | None = None, mode: str = "untargeted",
+                 predictions: str | None = None) -> int:
     """The workflow's ``adversarial_examples`` job: the examples of ``technique`` (at ``layer``) for
     the first ``n_train`` correctly classified training images (None: all) of the classifier
-    ``model``; the targets are the first correctly classified training image of each class."""
+    ``model``, successes under ``mode``; the targets are the first correctly classified training
+    image of each class. ``predictions``: the classifier's predictions file (``lots.job.predictions_job``;
+    None: predict the training split here)."""
     from advtransfer.data import load_dataset, without_class
     from advtransfer.inference import best_device
-    from advtransfer.lots.comparison import choose_targets, correct_origins
+    from advtransfer.lots.comparison import origin_indices, target_indices
+    from advtransfer.lots.job import read_predictions
+    from advtransfer.lots.layers import predict
     from advtransfer.model_io import load_classifier
 
     classifier, meta = load_classifier(model, best_device())
     splits = load_dataset(**data)
+    predicted = read_predictions(predictions, "train") if predictions else predict(classifier, splits.train_x)
+    if len(predicted) != len(splits.train_y):
+        raise ValueError(f"{predictions} holds {len(predicted)} training predictions, the training split "
+                         f"{len(splits.train_y)} images: delete it and run the workflow again")
     rows, y = without_class(splits.train_y, excluded)
-    x = splits.train_x[rows]
-    targets, _ = choose_targets(classifier, x, y, meta["num_classes"])
-    index = correct_origins(classifier, x, y, n_train or len(y))
+    x, predicted = splits.train_x[rows], predicted[rows]
+    targets = x[target_indices(predicted, y, meta["num_classes"])]
+    index = origin_indices(predicted, y, n_train or len(y))
     print(f"{len(index)} correctly classified training images as origins", file=sys.stderr, flush=True)
     job = {"data": data, "excluded": excluded, "technique": technique, "layer": layer, "limit": limit,
-           "n_train": n_train, "model": file_digest(model), "code": code}
+           "n_train": n_train, "mode": mode, "model": file_digest(model), "code": code}
     return generate_examples(classifier, x[index], y[index], technique, targets, out, layer, limit,
-                             origin_index=index, job=job)
+                             origin_index=index, job=job, mode=mode)

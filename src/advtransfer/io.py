@@ -154,3 +154,34 @@ def load_torch(path: str | Path, map_location="cpu"):
             f"{path}: refused to load: it is damaged or holds Python objects that loading would run as code "
             f"({reason}). Files this project writes hold only tensors and plain values: delete {path} and run "
             f"the workflow again to make it anew.") from None
+
+
+def save_npz(path: str | Path, **arrays) -> None:
+    """numpy arrays into one uncompressed ``.npz``, atomically."""
+    import numpy as np
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_npz(path: str | Path, fields: tuple[str, ...] | list[str] | None = None) -> dict:
+    """The arrays (``fields``, or all) of an ``.npz`` this project wrote, read without pickles.
+
+    A damaged file, one that holds Python objects, or one that lacks a field raises
+    ``UnsafeFileError`` naming the file and what to do.
+    """
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in fields or () if k not in f.files]
+            if missing:
+                raise KeyError(f"it lacks {', '.join(missing)}")
+            return {k: f[k] for k in (fields or f.files)}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        reason = str(err).strip().splitlines()[0].split(". If you trust")[0] if str(err).strip() else type(err).__name__
+        raise UnsafeFileError(
+            f"{path}: cannot be read ({reason}); files this project writes hold plain arrays only: delete "
+            f"{path} and run the workflow again to make it anew.") from None

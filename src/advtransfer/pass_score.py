@@ -19,6 +19,8 @@ applied to every channel, and SSIM is the mean over the channels' SSIM maps.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 
@@ -121,11 +123,27 @@ def pass_score(original, adversarial) -> float:
     return ssim(aligned, original)
 
 
-def pass_scores(originals, adversarials) -> np.ndarray:
-    """PASS of each pair of a batch (N, C, H, W) on the 0–255 scale (arrays or torch tensors)."""
+def pass_scores(originals, adversarials, workers: int = 1) -> np.ndarray:
+    """PASS of each pair of a batch (N, C, H, W) on the 0–255 scale (arrays or torch tensors).
+
+    ``workers`` threads share the pairs (OpenCV releases Python's lock while it aligns an image);
+    each image is scored alone, so the scores do not depend on ``workers``. OpenCV's own threads are
+    off meanwhile: on images this small they cost more than they give (``benchmarks/lots.py``).
+    """
     xs = np.asarray(originals.detach().cpu() if hasattr(originals, "detach") else originals)
     advs = np.asarray(adversarials.detach().cpu() if hasattr(adversarials, "detach") else adversarials)
     if xs.ndim != 4 or xs.shape != advs.shape:
         raise ValueError(f"expected two batches (N, C, H, W) of one shape, got {xs.shape} and {advs.shape}")
     hwc = lambda x: x[0] if x.shape[0] == 1 else np.transpose(x, (1, 2, 0))  # noqa: E731
-    return np.array([pass_score(hwc(x), hwc(a)) for x, a in zip(xs, advs)], dtype=np.float64)
+    score = lambda i: pass_score(hwc(xs[i]), hwc(advs[i]))  # noqa: E731
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        if workers <= 1 or len(xs) < 2 * workers:
+            scores = [score(i) for i in range(len(xs))]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                scores = list(pool.map(score, range(len(xs))))
+    finally:
+        cv2.setNumThreads(threads)
+    return np.array(scores, dtype=np.float64)

@@ -245,11 +245,12 @@ def lots_tables(config: dict) -> list[tuple[str, str, str, str]]:
 
 def example_params(config: dict, dataset: str, architecture: str, name: str) -> dict:
     """What the job generating the example set ``name`` needs (method §4.10): its technique and
-    layer, the comparison's line-search ``limit`` and ``n_train`` (origins: the first n correctly
-    classified training images; None: all)."""
+    layer, the comparison's line-search ``limit``, ``n_train`` (origins: the first n correctly
+    classified training images; None: all) and the success criterion ``mode`` (``example_mode``)."""
     lots = lots_params(config, dataset, architecture)
     technique, layer = example_source(name)
-    return {"technique": technique, "layer": layer, "limit": lots["limit"], "n_train": lots.get("n_train")}
+    return {"technique": technique, "layer": layer, "limit": lots["limit"], "n_train": lots.get("n_train"),
+            "mode": lots.get("example_mode", "untargeted")}
 
 
 def lots_figures(config: dict) -> list[tuple[str, str]]:

@@ -223,12 +223,17 @@ def table3_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_cs
 # -- paper 2's comparison --------------------------------------------------------------------------
 
 def lots_comparison_table(attempts: pd.DataFrame) -> pd.DataFrame:
-    """Per (technique, layer, mode): n_attempts, success_rate, and mean ± std of PASS, L2 and L∞
-    over the successful attempts (method §4)."""
+    """Per (technique, layer, mode): n_attempts, success_rate, target_rate (the share of attempts
+    whose image is classified as their target class; NaN for FGS and FGV, which have none), and
+    mean ± std of PASS, L2 and L∞ over the successful attempts (method §4.5)."""
+    if "reached_target" not in attempts.columns:  # attempts written before the column existed
+        attempts = attempts.assign(reached_target=np.nan)
+    attempts = attempts.assign(reached_target=attempts["reached_target"].astype("float"))
     groups = attempts.groupby(["technique", "layer", "mode"], sort=False)
     table = groups.agg(
         n_attempts=("success", "size"),
         success_rate=("success", "mean"),
+        target_rate=("reached_target", "mean"),
         pass_mean=("pass_score", "mean"), pass_std=("pass_score", "std"),
         l2_mean=("l2", "mean"), l2_std=("l2", "std"),
         linf_mean=("linf", "mean"), linf_std=("linf", "std"),
@@ -287,32 +292,57 @@ def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: s
 
 # -- paper 2's Table 1 ------------------------------------------------------------------------------
 
-# The attempts of each technique in paper 2's Table 1 (our choice, method §4.10): those its
-# fine-tuning examples are made with; LOTS pooled over the configured layers.
+# The attempts of each technique in paper 2's Table 1 (method §4.10): those of paper 2's success
+# criterion (``paper.PAPER2_MODE``); LOTS pooled over the configured layers.
 PAPER2_STATS = ["success_rate", "pass_mean", "pass_std", "l2_mean", "l2_std", "linf_mean", "linf_std"]
+TARGETED_TECHNIQUES = ("HC", "LOTS")  # they also have a target_rate: the share that reached the target
+
+
+def paper2_columns() -> list[str]:
+    """The per-technique columns of paper 2's Table 1: ``<technique>_<stat>``, and the target rate of
+    HC and LOTS."""
+    return [f"{t.lower()}_{s}" for t in TECHNIQUES
+            for s in PAPER2_STATS[:1] + (["target_rate"] if t in TARGETED_TECHNIQUES else []) + PAPER2_STATS[1:]]
 
 
 def paper2_table1(attempts: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
     """Paper 2's Table 1 (method §4.10): one row per model and seed of ``errors`` (dataset,
     architecture, defence, seed, test_error), vanilla first; per technique the success rate and
     mean ± std of PASS, L2 and L∞ over the successful attempts in the modes of ``paper.PAPER2_MODE``
-    on that model (NaN: none)."""
+    on that model (NaN: none); for HC and LOTS also the target rate."""
     attempts, errors = with_seed(attempts), with_seed(errors)
     keys = MODEL_KEYS + [SEED]
     chosen = attempts[attempts["mode"] == attempts["technique"].map(PAPER2_MODE)].assign(layer="-")
+    columns = paper2_columns()
     rows = []
     for key, group in chosen.groupby(keys, sort=False):
         summary = lots_comparison_table(group).set_index("technique")
         row = dict(zip(keys, key))
-        for technique in TECHNIQUES:
-            for stat in PAPER2_STATS:
-                value = summary.loc[technique, stat] if technique in summary.index else np.nan
-                row[f"{technique.lower()}_{stat}"] = float(value)
+        for column in columns:
+            technique, stat = column.split("_", 1)
+            technique = technique.upper()
+            row[column] = float(summary.loc[technique, stat]) if technique in summary.index else np.nan
         rows.append(row)
-    columns = keys + [f"{t.lower()}_{s}" for t in TECHNIQUES for s in PAPER2_STATS]
-    table = errors.merge(pd.DataFrame(rows, columns=columns), on=keys, how="left")
+    table = errors.merge(pd.DataFrame(rows, columns=keys + columns), on=keys, how="left")
     table = table.sort_values("defence", key=lambda d: d != "vanilla", kind="stable").reset_index(drop=True)
     return table[keys + [c for c in table.columns if c not in keys]]
+
+
+def paper2_seeds(table: pd.DataFrame) -> pd.DataFrame:
+    """Paper 2's Table 1 over replicate seeds (method §5.1): per model, ``n_seeds`` and, for the test
+    error and each technique's success rate, target rate and mean PASS, L2 and L∞, the mean over the
+    seeds (``<column>``) and the between-seed std (``<column>_seed_std``, ddof 1; NaN with one seed)."""
+    table = with_seed(table)
+    values = ["test_error"] + [c for c in paper2_columns() if not c.endswith("_std")]
+    rows = []
+    for key, group in table.groupby(MODEL_KEYS, sort=False):
+        row = {**dict(zip(MODEL_KEYS, key)), "n_seeds": group[SEED].nunique()}
+        for column in values:
+            v = group[column].to_numpy(float)
+            row[column] = float(np.mean(v))
+            row[f"{column}_seed_std"] = float(np.std(v, ddof=1)) if len(v) > 1 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=MODEL_KEYS + ["n_seeds"] + [c for v in values for c in (v, f"{v}_seed_std")])
 
 
 def paper2_markdown(table: pd.DataFrame) -> pd.DataFrame:
@@ -325,19 +355,44 @@ def paper2_markdown(table: pd.DataFrame) -> pd.DataFrame:
     for t in TECHNIQUES:
         p = t.lower()
         shown[f"{t} success"] = [f"{100 * v:.2f}%" if pd.notna(v) else "–" for v in table[f"{p}_success_rate"]]
+        if t in ("HC", "LOTS"):
+            shown[f"{t} reached target"] = [f"{100 * v:.2f}%" if pd.notna(v) else "–"
+                                            for v in table[f"{p}_target_rate"]]
         shown[f"{t} PASS"] = [pm(m, s, 4) for m, s in zip(table[f"{p}_pass_mean"], table[f"{p}_pass_std"])]
         shown[f"{t} L2"] = [pm(m, s, 1) for m, s in zip(table[f"{p}_l2_mean"], table[f"{p}_l2_std"])]
         shown[f"{t} L∞"] = [pm(m, s, 1) for m, s in zip(table[f"{p}_linf_mean"], table[f"{p}_linf_std"])]
     return shown
 
 
+def paper2_seeds_markdown(seeds: pd.DataFrame) -> pd.DataFrame:
+    """``paper2_seeds`` laid out like paper 2's Table 1: each cell "mean ± between-seed std"."""
+    def pm(column, scale, digits, unit=""):
+        return [f"{scale * m:.{digits}f}{unit}" + ("" if pd.isna(sd) else f" ± {scale * sd:.{digits}f}{unit}")
+                if pd.notna(m) else "–" for m, sd in zip(seeds[column], seeds[f"{column}_seed_std"])]
+
+    shown = seeds[MODEL_KEYS + ["n_seeds"]].copy()
+    shown["test error"] = pm("test_error", 100, 2, "%")
+    for t in TECHNIQUES:
+        p = t.lower()
+        shown[f"{t} success"] = pm(f"{p}_success_rate", 100, 2, "%")
+        if t in TARGETED_TECHNIQUES:
+            shown[f"{t} reached target"] = pm(f"{p}_target_rate", 100, 2, "%")
+        shown[f"{t} PASS"] = pm(f"{p}_pass_mean", 1, 4)
+        shown[f"{t} L2"] = pm(f"{p}_l2_mean", 1, 1)
+        shown[f"{t} L∞"] = pm(f"{p}_linf_mean", 1, 1)
+    return shown
+
+
 def paper2_table1_job(attempt_files: list[str], history_files: list[str], models: list[dict],
-                      out_csv: str, out_md: str) -> None:
+                      out_csv: str, out_md: str, seeds_csv: str, seeds_md: str) -> None:
     """Paper 2's Table 1 from the comparison's attempts and each model's training history (its test
     error after the last epoch); ``models`` gives each history's (dataset, architecture, defence,
-    seed). A one-seed study's table has no seed column."""
+    seed). A one-seed study's table has no seed column. Also the table over the seeds
+    (``paper2_seeds``: per model, the mean and between-seed std)."""
     attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
     errors = pd.DataFrame([{**m, "test_error": 1 - float(pd.read_csv(h)["test_accuracy"].iloc[-1])}
                            for h, m in zip(history_files, models)])
-    table = as_written(paper2_table1(attempts, errors))
-    write_table(table, out_csv, out_md, markdown=paper2_markdown(table))
+    table = paper2_table1(attempts, errors)
+    write_table(as_written(table), out_csv, out_md, markdown=paper2_markdown(as_written(table)))
+    seeds = paper2_seeds(table)
+    write_table(seeds, seeds_csv, seeds_md, markdown=paper2_seeds_markdown(seeds))

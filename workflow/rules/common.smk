@@ -126,6 +126,11 @@ def trained(file, standard=False, defence=None, seed=None):
     )
 
 
+def standard_predictions(w):
+    """Input function: rule predictions' file of the job's standard classifier."""
+    return rules.predictions.output[0].format(**dict(w.items(), excluded=study.STANDARD))
+
+
 def history_of(dataset, architecture, defence, seed, excluded):
     """Rule train's history of one classifier."""
     return rules.train.output.history.format(

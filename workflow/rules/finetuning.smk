@@ -8,6 +8,9 @@ rule adversarial_examples:
         model=lambda w: rules.train.output.model.format(
             **dict(w.items(), defence="vanilla")
         ),
+        predictions=lambda w: rules.predictions.output[0].format(
+            **dict(w.items(), defence="vanilla")
+        ),
     output:
         f"{R}/adversarial_examples/{{dataset}}/{{architecture}}/seed{{seed}}/{{excluded}}/{{examples}}.npz",
     log:

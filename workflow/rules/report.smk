@@ -118,7 +118,14 @@ rule paper1_claims:
 
 rule paper2_lenet:
     input:
-        lots=f"{R}/tables/lots_comparison.csv",
+        # the Basic LeNet's own attempts: this page needs no other model of the study
+        attempts=outputs(
+            rules.lots.output[0],
+            [
+                dict(zip(["dataset", "architecture", "defence"], PAPER2), seed=FIRST_SEED, layer=t)
+                for t in PAPER2_TABLES
+            ],
+        ),
         history=history_of(*PAPER2, FIRST_SEED, study.STANDARD),
         caption=caption_file("paper2_lenet"),
     output:
@@ -137,7 +144,6 @@ rule paper2_lenet:
     conda:
         CONDA_ENV
     params:
-        seed=FIRST_SEED,
         code=code("paper2_lenet"),
     script:
         "../scripts/paper2_lenet.py"

@@ -131,6 +131,8 @@ rule paper2_table1:
     output:
         table=f"{R}/tables/paper2_table1.csv",
         table_md=f"{R}/tables/paper2_table1.md",
+        seeds=f"{R}/tables/paper2_seeds.csv",
+        seeds_md=f"{R}/tables/paper2_seeds.md",
     log:
         "logs/aggregate/paper2_table1.log",
     benchmark:

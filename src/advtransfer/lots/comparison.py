@@ -20,11 +20,33 @@ from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features, predi
 from advtransfer.lots.search import DEFAULT_LIMIT, line_search
 from advtransfer.pass_score import pass_scores
 
+# The success criterion of an attempt (method §4.5): "untargeted" (paper 2's: the class of the rounded,
+# clipped image differs from the origin's) or "targeted" (it is the attempt's target class). HC and
+# LOTS move towards their target in both; the criterion only says when the line search stops.
 MODES = ("untargeted", "targeted")
 NO_LAYER = "-"  # the layer value of FGS, FGV and HC, which work on the class scores
 NO_TARGET = -1  # the target class of FGS and FGV, which have no target
 ATTEMPT_COLUMNS = ["origin", "origin_label", "target_class", "layer", "technique", "mode", "success", "eps",
-                   "adversarial_class", "l2", "linf", "pass_score"]
+                   "adversarial_class", "reached_target", "l2", "linf", "pass_score"]
+
+
+def target_indices(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Paper 2's targets (method §4): per class k, the index of the first image of class k that is
+    correctly classified (``predictions`` == ``labels``)."""
+    correct = predictions.cpu() == labels.cpu()
+    indices = []
+    for k in range(num_classes):
+        hits = torch.nonzero(correct & (labels.cpu() == k)).flatten()
+        if not len(hits):
+            raise ValueError(f"no correctly classified image of class {k} to serve as its target")
+        indices.append(int(hits[0]))
+    return torch.tensor(indices)
+
+
+def origin_indices(predictions: torch.Tensor, labels: torch.Tensor, n: int) -> torch.Tensor:
+    """Paper 2's origins (method §4; it attacks only correctly classified images): the indices of the
+    first ``n`` correctly classified images (fewer if fewer are correct)."""
+    return torch.nonzero(predictions.cpu() == labels.cpu()).flatten()[:n]
 
 
 def choose_targets(
@@ -36,22 +58,14 @@ def choose_targets(
     (num_classes, C, H, W), row k of class k, and their indices in ``images``.
     """
     num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
-    correct = predict(model, images).cpu() == labels.cpu()
-    indices = []
-    for k in range(num_classes):
-        hits = torch.nonzero(correct & (labels.cpu() == k)).flatten()
-        if not len(hits):
-            raise ValueError(f"no correctly classified image of class {k} to serve as its target")
-        indices.append(int(hits[0]))
-    index = torch.tensor(indices)
+    index = target_indices(predict(model, images), labels, num_classes)
     return images[index.to(images.device)], index
 
 
 def correct_origins(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, n: int) -> torch.Tensor:
     """Indices of the first ``n`` images (0–255 scale) that ``model`` classifies correctly: paper 2's
     origins (method §4; it attacks only correctly classified images). Fewer if fewer are correct."""
-    correct = predict(model, images).cpu() == labels.cpu()
-    return torch.nonzero(correct).flatten()[:n]
+    return origin_indices(predict(model, images), labels, n)
 
 
 def _attempt_pairs(origin_labels: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,12 +110,15 @@ def lots_comparison(
     ``origins``: uint8 (n, C, H, W); ``origin_labels``: (n,); ``targets``: one image per class
     (K, C, H, W), row k of class k (``choose_targets``). HC and LOTS attack each origin towards
     every class other than its label, LOTS at each of ``layers``, in each of ``modes``; FGS and FGV
-    have no target and make one untargeted attempt per origin whatever the ``modes``. Untargeted
-    success: the class differs from the origin's prediction; targeted: it is the target class.
+    have no target and make one untargeted attempt per origin whatever the ``modes``. The mode is the
+    success criterion: untargeted (paper 2's, method §4.5), the class differs from the origin's
+    prediction; targeted, it is the target class. HC and LOTS move towards their target in both.
 
     Columns: origin (index), origin_label, target_class (−1 for FGS/FGV), layer ("-" for
-    FGS/FGV/HC), technique, mode, success, eps, adversarial_class, and, on the 0–255 scale, l2,
-    linf, with pass_score (NaN where the attempt failed; eps is missing there).
+    FGS/FGV/HC), technique, mode, success, eps, adversarial_class, reached_target (the adversarial
+    image is classified as the target class; missing for FGS/FGV, false where the attempt failed),
+    and, on the 0–255 scale, l2, linf, with pass_score (NaN where the attempt failed; eps is missing
+    there).
     """
     unknown = (set(techniques) - set(TECHNIQUES)) | (set(modes) - set(MODES))
     if unknown:
@@ -132,17 +149,21 @@ def _attempt_frame(origins, origin_labels, rows, target_class, layer, technique,
     scores = np.full(len(rows), np.nan)
     if success.any():
         hit = torch.from_numpy(success).to(x.device)
-        scores[success] = pass_scores(origins[rows][hit], result.adversarials[hit])
+        scores[success] = pass_scores(origins[rows][hit], result.adversarials[hit], torch.get_num_threads())
+    targets = target_class.cpu().numpy()
+    reached = success & (result.predictions.cpu().numpy() == targets)
     return pd.DataFrame({
         "origin": rows.cpu().numpy(),
         "origin_label": origin_labels[rows].cpu().numpy(),
-        "target_class": target_class.cpu().numpy(),
+        "target_class": targets,
         "layer": layer,
         "technique": technique,
         "mode": mode,
         "success": success,
         "eps": pd.array([int(e) if ok else pd.NA for e, ok in zip(result.eps.tolist(), success)], dtype="Int64"),
         "adversarial_class": result.predictions.cpu().numpy(),
+        "reached_target": pd.array([None if t == NO_TARGET else bool(r) for t, r in zip(targets, reached)],
+                                   dtype="boolean"),
         "l2": fill(difference.norm(dim=1).cpu().numpy()),
         "linf": fill(difference.abs().amax(dim=1).cpu().numpy()),
         "pass_score": scores,

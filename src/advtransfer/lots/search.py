@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from advtransfer.lots.direction import lots_direction, unit_linf
-from advtransfer.lots.layers import predict
+from advtransfer.lots.layers import channels_last, predict
 
 DEFAULT_LIMIT = 4096  # line search: the largest ε tried (method §4)
 DEFAULT_MAX_STEPS = 1000  # step-and-adjust: the step limit (our choice)
@@ -68,6 +68,7 @@ def line_search(
     x_o = origins.float()
     d = unit_linf(directions.float().to(x_o.device))
     classes = classes.to(x_o.device)
+    model = channels_last(model, x_o)[0]  # converted once for all rounds (``predict``)
     adversarials = x_o.round().clamp(0, 255).to(torch.uint8)
     success = torch.zeros(len(x_o), dtype=torch.bool, device=x_o.device)
     eps = torch.zeros(len(x_o), dtype=torch.long, device=x_o.device)
