@@ -190,14 +190,36 @@ def test_default_study_is_what_the_readme_says():
 
 
 def test_fashion_mnist_preset_is_what_the_readme_says():
-    """Reference recipes (SGD, lr 0.001, Nesterov momentum 0.9, batch 64, 15 epochs), the five attacks
-    with the Fashion-MNIST magnitudes on 1000 test images, no defences."""
-    fashion = validated("config/fashion_mnist.yaml")["datasets"]["fashion_mnist"]
+    """Reference recipes (SGD, lr 0.001, Nesterov momentum 0.9, batch 64; 4 epochs on the whole
+    training split), three seeds, the five attacks with the Fashion-MNIST magnitudes and FMN-L2 on
+    1000 test images, no defences."""
+    config = validated("config/fashion_mnist.yaml")
+    fashion = config["datasets"]["fashion_mnist"]
+    assert config["seeds"] == [0, 1, 2] and fashion.get("train_limit") is None
     assert all((r["optimizer"], r["lr"], r["momentum"], r["nesterov"], r["batch_size"], r["epochs"])
-               == ("sgd", 1.0e-3, 0.9, True, 64, 15) for r in recipes(fashion))
+               == ("sgd", 1.0e-3, 0.9, True, 64, 4) for r in recipes(fashion))
     attacks = fashion["attacks"]
-    assert attacks["run"] == FIVE_ATTACKS and attacks["n_attack"] == 1000 and fashion["defences"] == ["vanilla"]
+    assert attacks["run"] == FIVE_ATTACKS + ["fmn_l2"] and attacks["n_attack"] == 1000
+    assert fashion["defences"] == ["vanilla"]
     assert attacks["params"]["bim"]["eps"] == 76.5 and attacks["params"]["newtonfool"]["eta"] == 0.375
+
+
+def test_paper2_presets_use_the_papers_success_criterion_and_one_fraction():
+    """paper2.yaml at the paper's size; paper2_cpu.yaml at 5% of it: examples of 3,000 training digits
+    with 3,000 clean ones, 5% of the paper's iterations, three seeds; both count a success when the
+    class changes."""
+    full, cpu = validated("config/paper2.yaml"), validated("config/paper2_cpu.yaml")
+    for config in (full, cpu):
+        assert config["datasets"]["mnist"]["lots"]["modes"] == ["untargeted"]
+        assert config["datasets"]["mnist"]["lots"]["example_mode"] == "untargeted"
+    assert full["datasets"]["mnist"]["lots"]["n_lots"] == 10_000
+    iterations = {f: full["defence_params"][f].get("iterations", 20_000) for f in full["defence_params"]
+                  if f.startswith("ft_")}
+    lots = cpu["datasets"]["mnist"]["lots"]
+    assert cpu["seeds"] == [0, 1, 2] and lots["n_train"] == 3000 == 0.05 * 60_000
+    assert cpu["defence_params"]["adversarial_finetuning"]["n_clean"] == 3000
+    for name, paper in iterations.items():
+        assert cpu["defence_params"][name].get("iterations", 1000) == 0.05 * paper, name
 
 
 def test_cifar10_preset_is_what_the_readme_says():
@@ -250,8 +272,8 @@ def test_snakemake_stops_before_any_job(tmp_path, config):
 def gpu_jobs(config) -> int:
     """The jobs that may take a GPU, counted from the config: per (architecture, defence) a training job
     per excluded class and one for the standard classifier, the soft-labels per excluded class, one job
-    per attack, and with LOTS the attack "lots", FGS/FGV/HC and one job per layer; a LOTS figure per
-    architecture."""
+    per attack, and with LOTS the attack "lots", the standard classifier's predictions, FGS/FGV/HC and
+    one job per layer; a LOTS figure per architecture."""
     count = 0
     for ds in config["datasets"].values():
         classes = 10 if ds["excluded_classes"] == "all" else len(ds["excluded_classes"])  # digits: 10
@@ -259,7 +281,7 @@ def gpu_jobs(config) -> int:
         for architecture in ds["architectures"]:
             per_model = (classes + 1) + classes + len(ds["attacks"]["run"])
             if lots:
-                per_model += 1 + 1 + len(lots["layers"][architecture])
+                per_model += 1 + 1 + 1 + len(lots["layers"][architecture])
                 count += lots["visualise"] > 0
             count += len(ds["defences"]) * per_model
     return count

@@ -125,6 +125,10 @@ def test_fine_tuning_starts_from_the_vanilla_weights_and_trains_the_set_iteratio
     clean_x, clean_y = mnist.train_x[:100], mnist.train_y[:100]
     tx, ty = defence.prepare_training_set(clean_x, clean_y, 0)
     assert len(ty) == 100 + n and torch.equal(tx[:100], clean_x) and tx.dtype == torch.uint8
+    defence.n_clean = 30  # the first 30 clean images only (a down-scaled study keeps the paper's proportion)
+    fewer_x, fewer_y = defence.prepare_training_set(clean_x, clean_y, 0)
+    assert len(fewer_y) == 30 + n and torch.equal(fewer_x[:30], clean_x[:30])
+    assert torch.equal(fewer_x[30:], tx[100:]) and torch.equal(fewer_y[30:], ty[100:])  # every example
     defence.clean = False
     assert len(defence.prepare_training_set(clean_x, clean_y, 0)[1]) == n
 
@@ -168,6 +172,7 @@ def test_an_epoch_of_set_batches_runs_on_through_the_shuffled_passes():
     ({"iterations": 5, "epochs": 6}, "epochs must be an integer ≥ 1 that divides iterations"),
     ({"iterations": 10, "epochs": 3}, "epochs must be an integer ≥ 1 that divides iterations"),
     ({"clean": "yes"}, "clean must be true or false"),
+    ({"n_clean": 0}, "n_clean must be an integer ≥ 1"),
 ])
 def test_bad_parameters_name_the_defence(params, message):
     with pytest.raises(ValueError, match=f"'adversarial_finetuning': {message}"):

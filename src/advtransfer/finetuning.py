@@ -4,9 +4,9 @@
 The examples are the successful attempts of paper 2's comparison (``lots.comparison.technique_attempts``,
 then ``lots.search.line_search``) with the training images as origins, under the comparison's success
 criterion (paper 2's, "untargeted": the class changes; HC and LOTS still move towards their target).
-They are written in chunks of origins, each chunk a file of its own in a working folder beside the output, so that a killed job
-resumes after its last finished chunk; the chunks are then copied into one file and the folder
-removed. Every file is written atomically.
+They are written in chunks of origins, each chunk a file of its own in a working folder beside the
+output, so that a killed job resumes after its last finished chunk; the chunks are then copied into
+one file and the folder removed. Every file is written atomically.
 
 Example file (``.npz``, uncompressed): ``images`` uint8 (n, C, H, W), ``labels`` int64 (the origin's
 class, as the classifier numbers them), ``origin`` int64 (index in the training split), ``target_class``

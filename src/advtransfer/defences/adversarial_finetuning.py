@@ -22,14 +22,17 @@ class AdversarialFineTuning(Defence):
     ``epochs`` epochs of equal length, each ending with a test pass and a checkpoint. With ``clean``
     (our choice, the default) the training set is the examples and the clean training images
     together, shuffled, so each batch mixes them in proportion to their numbers; without, only
-    the examples. Defaults: LOTS at the logits, 20,000 iterations (paper 2's FGS and FGV), 10 epochs.
+    the examples. ``n_clean`` keeps only the first n clean training images (None: all): a study that
+    makes examples of a fraction of the training set (``lots.n_train``) keeps paper 2's proportion
+    of clean images to examples with the same fraction. Defaults: LOTS at the logits, 20,000
+    iterations (paper 2's FGS and FGV), 10 epochs, every clean image.
     """
 
     name = FINETUNING
 
     def __init__(self, technique: str = FINETUNING_DEFAULTS["technique"],
                  layers: list = tuple(FINETUNING_DEFAULTS["layers"]), iterations: int = 20_000, epochs: int = 10,
-                 clean: bool = True):
+                 clean: bool = True, n_clean: int | None = None):
         check_param(self.name, "technique", technique, technique in TECHNIQUES, f"one of {', '.join(TECHNIQUES)}")
         check_param(self.name, "layers", layers, isinstance(layers, (list, tuple)) and len(layers) > 0
                     and all(isinstance(v, str) and v for v in layers), "a list of layer names")
@@ -37,8 +40,10 @@ class AdversarialFineTuning(Defence):
         check_param(self.name, "epochs", epochs, is_int(epochs) and epochs >= 1 and is_int(iterations)
                     and iterations % epochs == 0, "an integer ≥ 1 that divides iterations")
         check_param(self.name, "clean", clean, isinstance(clean, bool), "true or false")
-        self.technique, self.layers, self.iterations, self.epochs, self.clean = \
-            technique, list(layers), iterations, epochs, clean
+        check_param(self.name, "n_clean", n_clean, n_clean is None or (is_int(n_clean) and n_clean >= 1),
+                    "an integer ≥ 1, or null for every clean training image")
+        self.technique, self.layers, self.iterations, self.epochs, self.clean, self.n_clean = \
+            technique, list(layers), iterations, epochs, clean, n_clean
         self.examples: list[str] = []
 
     def use_examples(self, paths: list[str]) -> None:
@@ -48,4 +53,5 @@ class AdversarialFineTuning(Defence):
         if not self.examples:
             raise ValueError(f"defence {self.name!r}: no adversarial example files; the workflow's train job "
                              "gives them (rule adversarial_examples)")
-        return load_examples(self.examples, (x, y) if self.clean else None)
+        clean = (x[:self.n_clean], y[:self.n_clean]) if self.n_clean is not None else (x, y)
+        return load_examples(self.examples, clean if self.clean else None)
