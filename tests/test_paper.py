@@ -5,7 +5,22 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from advtransfer.paper import FAILS, HOLDS, NOT_PRODUCED, WEAK, paper1_claims, paper2_lenet
+from advtransfer.paper import (
+    FAILS,
+    HOLDS,
+    NOT_PRODUCED,
+    NOT_RESOLVED,
+    NOT_SIGNIFICANT,
+    ONE_SEED,
+    SIGNIFICANT,
+    UNCORRECTED,
+    WEAK,
+    attack_measure,
+    paper1_claims,
+    paper2_claims,
+    paper2_lenet,
+    table3_tests,
+)
 
 
 def claim(table: pd.DataFrame, text: str, dataset: str | None = None) -> pd.Series:
@@ -123,30 +138,61 @@ def table3() -> pd.DataFrame:
     return df.assign(n=10, n_used=10)
 
 
-def test_table1_claims():
-    claims = paper1_claims(table1(), None, None)
+def per_class(differences: dict[int, float], dataset: str = "fashion_mnist") -> pd.DataFrame:
+    """Per-class DBM and AM of MLP and ConvNet: ConvNet's DBM is MLP's plus ``differences[seed]`` in every
+    class, and its AM MLP's plus 0.1 (MLP lower, by far more than any spread)."""
+    rows = []
+    for seed, difference in differences.items():
+        for k in range(10):
+            mlp = 0.5 + 0.01 * k + 0.001 * seed
+            rows.append((dataset, "mlp", "vanilla", seed, k, mlp, 0.3 + 0.01 * seed))
+            rows.append((dataset, "convnet", "vanilla", seed, k, mlp + difference, 0.4 + 0.01 * seed))
+    return pd.DataFrame(rows, columns=["dataset", "architecture", "defence", "seed", "excluded_class", "dbm", "am"])
+
+
+def test_table1_claims_read_the_difference_with_its_interval_over_the_seeds():
+    from scipy import stats
+
+    differences = {0: -0.10, 1: -0.12, 2: -0.08}
+    claims = paper1_claims(table1(), None, None, per_class=per_class(differences))
     dbm = claim(claims, "ConvNet has a lower DBM")
-    assert dbm["verdict"] == HOLDS and "convnet 0.2 vs mlp 0.3" in dbm["evidence"]
-    assert claim(claims, "MLP has a lower AM")["verdict"] == HOLDS
+    low, high = stats.t.interval(0.95, 2, loc=-0.1, scale=0.02 / 3 ** 0.5)  # by hand: mean −0.1, sd 0.02
+    assert dbm["verdict"] == HOLDS
+    assert f"convnet − mlp -0.1, 95% interval over 3 seeds [{low:.3g}, {high:.3g}]" in dbm["evidence"]
+    assert "lower in 3 of 3 seeds and 10 of 10 classes" in dbm["evidence"]
+    am = claim(claims, "MLP has a lower AM")
+    assert am["verdict"] == HOLDS and "[-0.1, -0.1]" in am["evidence"]  # every seed: exactly −0.1
+
+
+def test_a_difference_inside_the_seeds_spread_is_not_resolved():
+    """ConvNet lower in two seeds of three, higher in the third: the interval crosses zero."""
+    claims = paper1_claims(table1(), None, None, per_class=per_class({0: -0.05, 1: -0.04, 2: 0.06}))
+    dbm = claim(claims, "ConvNet has a lower DBM")
+    assert dbm["verdict"] == NOT_RESOLVED and "lower in 2 of 3 seeds" in dbm["evidence"]
+    # clearly the other way: it does not hold
+    assert claim(paper1_claims(table1(), None, None, per_class=per_class({0: 0.1, 1: 0.11, 2: 0.09})),
+                 "ConvNet has a lower DBM")["verdict"] == FAILS
+    # one seed, or Table 1 alone: no spread to read the difference against
+    for table in (per_class({0: -0.2}), None):
+        assert claim(paper1_claims(table1(), None, None, per_class=table), "ConvNet has a lower DBM")["verdict"] \
+            == ONE_SEED
+
+
+def test_cifar10_ranking_claims():
+    claims = paper1_claims(table1(), None, None)
     capsnet = claim(claims, "CapsNet has the lowest")
     assert capsnet["verdict"] == FAILS and "AM: capsnet 0.3, rank 2 of 3" in capsnet["evidence"]
     lenet = claim(claims, "LeNet has the second lowest")
     assert lenet["verdict"] == FAILS  # second in DBM, third in AM
     assert "DBM: lenet 0.12, rank 2 of 3" in lenet["evidence"]
-
-
-def test_table1_claims_reversed_and_missing():
     reversed_ = table1().assign(dbm_mean=[0.1, 0.2, 0.1, 0.3, 0.2], am_mean=[0.5, 0.4, 0.1, 0.3, 0.2])
     claims = paper1_claims(reversed_, None, None)
-    assert claim(claims, "ConvNet has a lower DBM")["verdict"] == FAILS
-    assert claim(claims, "MLP has a lower AM")["verdict"] == FAILS
     assert claim(claims, "CapsNet has the lowest")["verdict"] == HOLDS
     assert claim(claims, "LeNet has the second lowest")["verdict"] == HOLDS
     # a digits-only study produces none of these comparisons
-    digits = table1().assign(dataset="digits")
-    claims = paper1_claims(digits, None, None)
+    claims = paper1_claims(table1().assign(dataset="digits"), None, None)
     assert (claims["verdict"] == NOT_PRODUCED).all()
-    assert len(claims) == 4 + 3 + 1 + 1  # four Table 1 claims, three defences, Table 2 and 3 claims
+    assert len(claims) == 4 + 3 + 1 + 2  # four Table 1 claims, three defences, Table 2 and two Table 3 claims
 
 
 def test_defence_claims():
@@ -175,14 +221,81 @@ def test_most_defences_differ():
 
 def test_dbm_correlates_with_mean_l2():
     claims = paper1_claims(None, None, table3())
-    cifar = claim(claims, "DBM correlates", "cifar10")
-    assert cifar["verdict"] == HOLDS  # fgm and bim of three attacks
-    assert "2 of 3 attacks" in cifar["evidence"] and "fgm r 0.8 [0.5, 0.95] p 0.001" in cifar["evidence"]
-    assert claim(claims, "DBM correlates", "digits")["verdict"] == FAILS
+    cifar = claim(claims[claims["architecture"] == "all"], "DBM correlates", "cifar10")
+    # Holm over cifar10's three DBM tests: fgm 0.003, bim 0.02, pgd 0.6
+    assert cifar["verdict"] == HOLDS
+    assert "2 of 3 attacks" in cifar["evidence"] and "fgm r 0.8 [0.5, 0.95] p 0.001, Holm p 0.003" in cifar["evidence"]
+    digits = claims[claims["dataset"] == "digits"]
+    assert set(digits["architecture"]) == {"all", "mlp"}  # pooled and per architecture
+    dbm = digits[digits["claim"].str.startswith("DBM")].set_index("architecture")["verdict"]
+    assert dbm["all"] == FAILS and dbm["mlp"] == HOLDS  # MLP's one attack: p 0.001, Holm p 0.002 over 2 tests
+
+
+def test_a_row_significant_only_before_correction_is_reported_as_such():
+    """Digits, DBM: the pooled fgm row (p 0.4) and MLP's fgm row (p 0.001) and bim row (p 0.03): over
+    three tests Holm gives MLP fgm 0.003 (significant) and bim 0.06 (before correction only)."""
+    rows = pd.concat([table3(), pd.DataFrame([("digits", "mlp", "bim", "DBM", -0.89, 0.03, -0.97, -0.2)],
+                                             columns=table3().columns[:8]).assign(n=10, n_used=10)])
+    tests = table3_tests(rows)
+    digits = tests[(tests["dataset"] == "digits") & (tests["metric"] == "DBM")].set_index(["architecture", "attack"])
+    assert digits.loc[("mlp", "fgm"), "reading"] == SIGNIFICANT
+    assert digits.loc[("mlp", "bim"), "reading"] == UNCORRECTED
+    assert digits.loc[("mlp", "bim"), "p_holm"] == pytest.approx(0.06)
+    assert digits.loc[("all", "fgm"), "reading"] == NOT_SIGNIFICANT
+    mlp = claim(paper1_claims(None, None, rows).query("architecture == 'mlp'"), "DBM correlates", "digits")
+    assert mlp["verdict"] == FAILS  # one of two attacks after correction: not most
+    assert "significant before correction only: bim" in mlp["evidence"]
+
+
+def test_what_each_attacks_mean_l2_measures():
+    assert attack_measure("bim", {"early_stop": False}).startswith("ε-ball filling")
+    assert attack_measure("pgd", {"early_stop": True}).startswith("boundary distance")
+    assert attack_measure("deepfool").startswith("boundary distance")
+    assert attack_measure("apgd").startswith("ε-ball filling")
 
 
 def test_claims_without_tables_2_and_3_say_so():
     claims = paper1_claims(table1(), None, None)
     later = claims[claims["source"] != "Table 1"]
-    assert len(later) == 5 and (later["verdict"] == NOT_PRODUCED).all()
-    assert list(claims.columns) == ["claim", "source", "dataset", "verdict", "evidence"]
+    assert len(later) == 6 and (later["verdict"] == NOT_PRODUCED).all()
+    assert list(claims.columns) == ["claim", "source", "dataset", "architecture", "verdict", "evidence"]
+
+
+# --- paper 2's claims ------------------------------------------------------------------------------
+
+
+def paper2_rows(lots_error=(0.0065, 0.0060, 0.0070), seeds=(0, 1, 2)) -> pd.DataFrame:
+    """Paper 2's Table 1 per model and seed: LOTS fine-tuning has the lowest error (by default) and the
+    largest L2 for every technique; the single-layer LOTS models' L2 grows by 50 per layer."""
+    rows = []
+    layer_l2 = {"ft_lots_conv1": 500, "ft_lots_conv2": 550, "ft_lots_ip1": 600, "ft_lots_ip2": 650}
+    for i, seed in enumerate(seeds):
+        for defence in ["vanilla", "ft_fgs", "ft_fgv", "ft_hc", "ft_lots", *layer_l2]:
+            error = {"vanilla": 0.0091, "ft_lots": lots_error[i]}.get(defence, 0.0080 + 0.0002 * i)
+            l2 = {"ft_lots": 900.0}.get(defence, layer_l2.get(defence, 700.0)) + 3 * i
+            rows.append({"dataset": "mnist", "architecture": "lenet_caffe", "defence": defence, "seed": seed,
+                         "test_error": error, **{f"{t}_l2_mean": l2 for t in ("fgs", "fgv", "hc", "lots")}})
+    return pd.DataFrame(rows)
+
+
+def test_paper2_claims_with_three_seeds():
+    claims = paper2_claims(paper2_rows())
+    lowest = claim(claims, "LOTS fine-tuning gives the lowest test error")
+    # by hand: 0.65, 0.60, 0.70% against 0.80, 0.82, 0.84%: −0.15, −0.22, −0.14 points, mean −0.17
+    assert lowest["verdict"] == HOLDS and "FGS: -0.17 [" in lowest["evidence"]
+    assert claim(claims, "LOTS fine-tuning lowers the Basic LeNet")["verdict"] == HOLDS
+    robust = claims[claims["claim"].str.startswith("The LOTS fine-tuned model is the most robust")]
+    assert list(robust["technique"]) == ["FGS", "FGV", "HC", "LOTS"] and (robust["verdict"] == HOLDS).all()
+    assert "Basic LeNet: 200 [200, 200], 3 of 3 seeds" in robust.iloc[0]["evidence"]
+    layers = claims[claims["claim"].str.startswith("Fine-tuning on a higher layer")]
+    assert (layers["verdict"] == HOLDS).all() and "slope per layer 50 [50, 50]" in layers.iloc[0]["evidence"]
+
+
+def test_paper2_claims_inside_the_seeds_spread_are_not_resolved():
+    # LOTS's error against FGS's (0.0080, 0.0082, 0.0084): −0.0005, +0.0003, −0.0009: across zero
+    claims = paper2_claims(paper2_rows(lots_error=(0.0075, 0.0085, 0.0075)))
+    lowest = claim(claims, "LOTS fine-tuning gives the lowest test error")
+    assert lowest["verdict"] == NOT_RESOLVED and "2 of 3 seeds" in lowest["evidence"]
+    one = paper2_claims(paper2_rows(lots_error=(0.0065,), seeds=(0,)))
+    assert (one["verdict"] == ONE_SEED).all()
+    assert (paper2_claims(None)["verdict"] == NOT_PRODUCED).all()

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 NOT_PRODUCED = "not produced by this preset"
 HOLDS, FAILS, WEAK = "holds", "does not hold", "holds in direction only (not significant)"
+NOT_RESOLVED = "not resolved (the difference is inside the seeds' spread)"
+ONE_SEED = "not resolved (one seed: no spread to compare with)"
+SIGNIFICANT, UNCORRECTED, NOT_SIGNIFICANT = ("significant", "significant before correction only", "not significant")
 ALPHA = 0.05
 
 # Paper 2, Table 1, "Basic LeNet": test error (%) and, per technique, success (%), PASS, L2, L∞ (0–255).
@@ -82,6 +86,117 @@ def paper2_lenet(lots: pd.DataFrame | None, history: pd.DataFrame | None,
     return table
 
 
+# --- paper 2's claims ------------------------------------------------------------------------------
+
+# Paper 2's fine-tuned models (method §4.10) as the presets name them; the LOTS layers in order.
+PAPER2_MODELS = {"vanilla": "Basic LeNet", "ft_fgs": "FGS", "ft_fgv": "FGV", "ft_hc": "HC", "ft_lots": "LOTS",
+                 "ft_lots_conv1": "LOTS CONV1", "ft_lots_conv2": "LOTS CONV2", "ft_lots_ip1": "LOTS IP1",
+                 "ft_lots_ip2": "LOTS IP2"}
+PAPER2_LAYER_MODELS = ["ft_lots_conv1", "ft_lots_conv2", "ft_lots_ip1", "ft_lots_ip2"]
+PAPER2_ERRORS = {"vanilla": 0.91, "ft_fgs": 0.77, "ft_fgv": 0.82, "ft_hc": 0.78, "ft_lots": 0.65,
+                 "ft_lots_conv1": 1.02, "ft_lots_conv2": 0.90, "ft_lots_ip1": 0.74, "ft_lots_ip2": 0.78}
+
+
+def _by_seed(table: pd.DataFrame, defence: str, column: str) -> pd.Series:
+    rows = table[table["defence"] == defence]
+    seeds = rows["seed"] if "seed" in rows.columns else pd.Series(0, index=rows.index)
+    return pd.Series(rows[column].to_numpy(float), index=seeds.to_numpy())
+
+
+def _compare(table, a: str, b: str, column: str, sign: int, scale: float = 1.0) -> tuple[str, str]:
+    """Is ``column`` of model ``a`` lower (sign −1) or higher (+1) than of ``b``? The difference a − b
+    per seed (times ``scale``), with its 95% interval over the seeds; (verdict, evidence)."""
+    from advtransfer.statistics import seed_interval
+
+    x, y = _by_seed(table, a, column), _by_seed(table, b, column)
+    difference = ((x - y) * scale).dropna()
+    centre, lo, hi = seed_interval(difference.to_numpy())
+    n = len(difference)
+    if n == 0:
+        return NOT_PRODUCED, f"no {column} of {a} and {b} for the same seed"
+    agree = int((np.sign(difference) == sign).sum())
+    if n < 2:
+        verdict = ONE_SEED
+    elif (hi < 0 if sign < 0 else lo > 0):
+        verdict = HOLDS
+    elif (lo > 0 if sign < 0 else hi < 0):
+        verdict = FAILS
+    else:
+        verdict = NOT_RESOLVED
+    interval = f" [{_fmt(lo)}, {_fmt(hi)}]" if n > 1 else ""
+    return verdict, f"{PAPER2_MODELS.get(b, b)}: {_fmt(centre)}{interval}, {agree} of {n} seeds"
+
+
+def _all_of(verdicts: list[str]) -> str:
+    if not verdicts or NOT_PRODUCED in verdicts:
+        return NOT_PRODUCED
+    if FAILS in verdicts:
+        return FAILS
+    if all(v == HOLDS for v in verdicts):
+        return HOLDS
+    return ONE_SEED if ONE_SEED in verdicts else NOT_RESOLVED
+
+
+def paper2_claims(table: pd.DataFrame | None) -> pd.DataFrame:
+    """Paper 2's claims on its Table 1 (``tables.paper2_table1``, one row per model and seed; method
+    §4.10), each as: claim, technique, verdict, evidence.
+
+    Each comparison is a difference between two models per seed (both fine-tuned from that seed's
+    Basic LeNet, on that seed's examples), read with its 95% Student-t interval over the seeds: a
+    claim holds when every interval it needs lies on the claimed side of zero, does not hold when one
+    lies on the other side, and is not resolved otherwise (or with one seed). The evidence gives each
+    difference, its interval and the number of seeds that agree.
+    """
+    from advtransfer.statistics import seed_interval
+
+    columns = ["claim", "technique", "verdict", "evidence"]
+    present = set() if table is None else set(table["defence"])
+    if not {"ft_lots", "vanilla"} <= present:
+        return pd.DataFrame([{"claim": "paper 2's claims on its Table 1", "technique": "–",
+                              "verdict": NOT_PRODUCED, "evidence": "the study has no LOTS fine-tuned model (ft_lots)"}],
+                            columns=columns)
+    rows = []
+    others = [m for m in PAPER2_MODELS if m in present and m not in ("vanilla", "ft_lots")]
+    found = [_compare(table, "ft_lots", m, "test_error", -1, 100) for m in others]
+    rows.append({"claim": "LOTS fine-tuning gives the lowest test error of the fine-tuned models", "technique": "–",
+                 "verdict": _all_of([v for v, _ in found]),
+                 "evidence": "test error of LOTS − each model (percentage points): "
+                             + "; ".join(e for _, e in found)
+                             + f". Paper: LOTS {PAPER2_ERRORS['ft_lots']}%, the others "
+                               f"{min(PAPER2_ERRORS[m] for m in others)}–{max(PAPER2_ERRORS[m] for m in others)}%"})
+    verdict, evidence = _compare(table, "ft_lots", "vanilla", "test_error", -1, 100)
+    rows.append({"claim": "LOTS fine-tuning lowers the Basic LeNet's test error", "technique": "–", "verdict": verdict,
+                 "evidence": f"test error of LOTS − {evidence} (percentage points). "
+                             f"Paper: {PAPER2_ERRORS['vanilla']}% → {PAPER2_ERRORS['ft_lots']}%"})
+    for technique in ("FGS", "FGV", "HC", "LOTS"):
+        column = f"{technique.lower()}_l2_mean"
+        if column not in table.columns:
+            continue
+        found = [_compare(table, "ft_lots", m, column, +1) for m in ["vanilla"] + others]
+        rows.append({"claim": "The LOTS fine-tuned model is the most robust: attacks need larger perturbations on it",
+                     "technique": technique, "verdict": _all_of([v for v, _ in found]),
+                     "evidence": f"mean L2 of {technique}'s successes on LOTS − on each model: "
+                                 + "; ".join(e for _, e in found)})
+    layered = [m for m in PAPER2_LAYER_MODELS if m in present]
+    for technique in ("FGS", "FGV", "HC", "LOTS"):
+        column = f"{technique.lower()}_l2_mean"
+        if len(layered) < 2 or column not in table.columns:
+            continue
+        values = pd.DataFrame({m: _by_seed(table, m, column) for m in layered}).dropna()
+        position = np.arange(len(layered), dtype=float)
+        slopes = np.array([np.polyfit(position, row.to_numpy(float), 1)[0] for _, row in values.iterrows()])
+        centre, lo, hi = seed_interval(slopes)
+        n = len(slopes)
+        verdict = ONE_SEED if n < 2 else HOLDS if lo > 0 else FAILS if hi < 0 else NOT_RESOLVED
+        means = ", ".join(f"{PAPER2_MODELS[m].split()[-1]} {_fmt(values[m].mean())}" for m in layered)
+        rows.append({"claim": "Fine-tuning on a higher layer's LOTS examples makes attacks need larger perturbations",
+                     "technique": technique, "verdict": verdict,
+                     "evidence": f"mean L2 of {technique}'s successes per layer ({means}); slope per layer "
+                                 f"{_fmt(centre)}" + (f" [{_fmt(lo)}, {_fmt(hi)}]" if n > 1 else "")
+                                 + f", positive in {int((slopes > 0).sum())} of {n} seeds"})
+    return pd.DataFrame(rows, columns=columns)
+
+
 # --- paper 1's claims ------------------------------------------------------------------------------
 
 
@@ -89,8 +204,12 @@ def _fmt(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
 
 
-def _claim(claim: str, source: str, dataset: str, verdict: str, evidence: str) -> dict:
-    return {"claim": claim, "source": source, "dataset": dataset, "verdict": verdict, "evidence": evidence}
+CLAIM_COLUMNS = ["claim", "source", "dataset", "architecture", "verdict", "evidence"]
+
+
+def _claim(claim: str, source: str, dataset: str, verdict: str, evidence: str, architecture: str = "–") -> dict:
+    return {"claim": claim, "source": source, "dataset": dataset, "architecture": architecture,
+            "verdict": verdict, "evidence": evidence}
 
 
 def _ranking(table1: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
@@ -99,13 +218,37 @@ def _ranking(table1: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
     return table1[table1["dataset"] == dataset].set_index("architecture")
 
 
-def _lower(table1, dataset: str, low: str, high: str, metric: str) -> tuple[str, str]:
-    """Does ``low`` have a lower mean ``metric`` (dbm or am) than ``high`` on ``dataset`` (Table 1)?"""
+def _lower(table1, per_class, dataset: str, low: str, high: str, metric: str) -> tuple[str, str]:
+    """Does ``low`` have a lower ``metric`` (dbm or am) than ``high`` on ``dataset`` (Table 1)?
+
+    With the per-class values (``metrics_per_class``) the difference low − high is taken per seed
+    (each seed's mean over the excluded classes) and read with its 95% Student-t interval over the
+    seeds (``statistics.seed_interval``): below zero, the claim holds; above, it does not; across
+    zero, not resolved. One seed: not resolved. The evidence also counts the seeds and the excluded
+    classes (their values averaged over the seeds) where ``low`` is the lower."""
+    from advtransfer.statistics import seed_interval
+
     rows = _ranking(table1, dataset)
     if low not in rows.index or high not in rows.index:
         return NOT_PRODUCED, f"Table 1 has no {dataset} row for {low} and {high}"
-    a, b = rows.loc[low, f"{metric}_mean"], rows.loc[high, f"{metric}_mean"]
-    return (HOLDS if a < b else FAILS), f"{metric.upper()} {low} {_fmt(a)} vs {high} {_fmt(b)}"
+    means = f"{low} {_fmt(rows.loc[low, f'{metric}_mean'])}, {high} {_fmt(rows.loc[high, f'{metric}_mean'])}"
+    if per_class is None:
+        a, b = rows.loc[low, f"{metric}_mean"], rows.loc[high, f"{metric}_mean"]
+        return ONE_SEED, f"{metric.upper()} {means}: {low} {'lower' if a < b else 'not lower'} (no per-class values)"
+    vanilla = per_class[(per_class["dataset"] == dataset) & (per_class["defence"] == "vanilla")]
+    vanilla = vanilla.assign(seed=vanilla["seed"] if "seed" in vanilla.columns else 0)
+    by = vanilla.pivot_table(index=["seed", "excluded_class"], columns="architecture", values=metric)[[low, high]]
+    by = by.dropna()
+    per_seed = by.groupby(level="seed").mean()
+    difference = (per_seed[low] - per_seed[high]).to_numpy()
+    per_class_difference = (by[low] - by[high]).groupby(level="excluded_class").mean()
+    centre, lo, hi = seed_interval(difference)
+    n = len(difference)
+    verdict = ONE_SEED if n < 2 else HOLDS if hi < 0 else FAILS if lo > 0 else NOT_RESOLVED
+    interval = f"95% interval over {n} seeds [{_fmt(lo)}, {_fmt(hi)}]" if n > 1 else "one seed"
+    return verdict, (f"{metric.upper()} {low} − {high} {_fmt(centre)}, {interval}; {low} lower in "
+                     f"{int((difference < 0).sum())} of {n} seeds and {int((per_class_difference < 0).sum())} of "
+                     f"{len(per_class_difference)} classes (means: {means})")
 
 
 def _rank(table1, dataset: str, architecture: str, place: int) -> tuple[str, str]:
@@ -157,36 +300,91 @@ def _most_defences_significant(table2, alpha: float) -> list[tuple[str, str, str
     return out or [("–", NOT_PRODUCED, "Table 2 has no pooled rows")]
 
 
-def _dbm_correlates(table3, alpha: float) -> list[tuple[str, str, str]]:
-    """Per dataset: is DBM significantly correlated (p < alpha) with most attacks' Mean L2 (pooled rows)?"""
-    if table3 is None:
-        return [("–", NOT_PRODUCED, "the study runs no attacks (no Table 3)")]
-    rows = table3[(table3["architecture"] == "all") & (table3["metric"] == "DBM")]
-    if "seed" in rows.columns:  # several seeds: the rows on the seed-averaged per-class values
+# What the Mean L2 of each attack measures (method §2.6): the distance to the decision boundary, or
+# how far into a fixed ε-ball the attack goes. Keyed by attack; BIM and PGD depend on early_stop.
+BOUNDARY, BALL = "boundary distance", "ε-ball filling"
+
+
+def attack_measure(attack: str, params: dict | None = None) -> str:
+    """What ``attack``'s Mean L2 measures (with its parameters ``params``), in a few words."""
+    params = params or {}
+    if attack in ("bim", "pgd"):
+        if params.get("early_stop", True):
+            return f"{BOUNDARY}: the first misclassified iterate (minimal mode)"
+        return f"{BALL}: the last of every step inside the ε-ball (paper 1's mode), not the boundary"
+    return {
+        "fgm": f"{BOUNDARY} along the gradient's sign: the smallest ε of the grid that fools",
+        "deepfool": f"{BOUNDARY}: the linearised boundary, step by step",
+        "newtonfool": f"{BOUNDARY}: steps until the class changes",
+        "fmn_l2": f"{BOUNDARY}: the minimum-norm L2 perturbation found",
+        "fmn_linf": f"{BOUNDARY} in L∞ (the minimum-norm L∞ perturbation); its L2 follows",
+        "ddn": f"{BOUNDARY}: the minimum-norm L2 perturbation found",
+        "apgd": f"{BALL}: a fixed L∞ budget",
+        "lots": f"{BOUNDARY} along the LOTS direction: the smallest ε of the line search",
+    }.get(attack, "see method §2.6")
+
+
+def table3_tests(table3: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+    """Table 3 test by test (method §3.3): per dataset, metric, architecture (and ``all``, pooled)
+    and attack, Pearson's r with its CI and p, the p corrected with Holm's method over the family of
+    one dataset and metric (every architecture and attack: the tests a reader scans for a
+    correlation), and the reading: significant, significant before correction only, or not. With
+    several seeds, the rows on the seed-averaged per-class values (seed ``mean``)."""
+    from advtransfer.statistics import holm
+
+    rows = table3
+    if "seed" in rows.columns:
         rows = rows[rows["seed"].astype(str) == "mean"]
+    rows = rows.copy()
+    rows["p_holm"] = rows.groupby(["dataset", "metric"], sort=False)["p_value"].transform(holm)
+    rows["reading"] = [SIGNIFICANT if h < alpha else UNCORRECTED if p < alpha else NOT_SIGNIFICANT
+                       for p, h in zip(rows["p_value"], rows["p_holm"])]
+    columns = ["dataset", "metric", "architecture", "attack", "n_used", "pearson_r", "ci_low", "ci_high", "p_value",
+               "p_holm", "reading"]
+    return rows[columns].reset_index(drop=True)
+
+
+def _correlates(tests: pd.DataFrame | None, metric: str, alpha: float) -> list[tuple[str, str, str]]:
+    """Per dataset and architecture (``all`` first): does ``metric`` correlate significantly (Holm)
+    with most attacks' Mean L2? (dataset, architecture, verdict, evidence)."""
+    if tests is None:
+        return [("–", "all", NOT_PRODUCED, "the study runs no attacks (no Table 3)")]
     out = []
-    for dataset, part in rows.groupby("dataset", sort=False):
-        significant = part["p_value"] < alpha
-        verdict = HOLDS if 2 * int(significant.sum()) > len(part) else FAILS
-        detail = "; ".join(f"{r.attack} r {_fmt(r.pearson_r)} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}] p {_fmt(r.p_value)}"
-                           for r in part.itertuples(index=False))
-        out.append((dataset, verdict, f"{int(significant.sum())} of {len(part)} attacks with p < {alpha}: {detail}"))
-    return out or [("–", NOT_PRODUCED, "Table 3 has no pooled DBM rows")]
+    for dataset, part in tests[tests["metric"] == metric].groupby("dataset", sort=False):
+        architectures = ["all"] + [a for a in part["architecture"].unique() if a != "all"]
+        for architecture in architectures:
+            rows = part[part["architecture"] == architecture]
+            if rows.empty:
+                continue
+            significant = rows["reading"] == SIGNIFICANT
+            uncorrected = rows[rows["reading"] == UNCORRECTED]
+            verdict = HOLDS if 2 * int(significant.sum()) > len(rows) else FAILS
+            detail = "; ".join(f"{r.attack} r {_fmt(r.pearson_r)} [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}] "
+                               f"p {_fmt(r.p_value)}, Holm p {_fmt(r.p_holm)}" for r in rows.itertuples(index=False))
+            note = (f"; significant before correction only: {', '.join(uncorrected['attack'])}"
+                    if len(uncorrected) else "")
+            out.append((dataset, architecture, verdict,
+                        f"{int(significant.sum())} of {len(rows)} attacks with Holm p < {alpha}{note}: {detail}"))
+    return out or [("–", "all", NOT_PRODUCED, f"Table 3 has no {metric} rows")]
 
 
 def paper1_claims(table1: pd.DataFrame | None, table2: pd.DataFrame | None, table3: pd.DataFrame | None,
-                  alpha: float = ALPHA) -> pd.DataFrame:
-    """Paper 1's claims checked on our Tables 1–3 (method §3): claim, source, dataset, verdict, evidence.
+                  alpha: float = ALPHA, per_class: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Paper 1's claims checked on our Tables 1–3 (method §3): claim, source, dataset, architecture,
+    verdict, evidence.
 
-    Table 2 and 3 claims use the rows pooled over architectures (``all``); "significant" means a
-    Holm-corrected p (Table 2) or a Pearson p (Table 3) below ``alpha``. Any table may be None (the
-    study does not produce it).
+    Table 1's Fashion-MNIST claims read the difference between the architectures per seed with its
+    interval over the seeds (``per_class``: the per-class metrics; without them, or with one seed,
+    "not resolved"). Table 2 claims use the rows pooled over architectures (``all``) and Holm's
+    correction over the defences. Table 3 claims, per architecture and pooled, count the attacks
+    whose correlation is significant after Holm's correction over every test of a dataset and
+    metric (``table3_tests``). Any table may be None (the study does not produce it).
     """
     rows = [
         _claim("ConvNet has a lower DBM than MLP", "Table 1", "fashion_mnist",
-               *_lower(table1, "fashion_mnist", "convnet", "mlp", "dbm")),
+               *_lower(table1, per_class, "fashion_mnist", "convnet", "mlp", "dbm")),
         _claim("MLP has a lower AM than ConvNet", "Table 1", "fashion_mnist",
-               *_lower(table1, "fashion_mnist", "mlp", "convnet", "am")),
+               *_lower(table1, per_class, "fashion_mnist", "mlp", "convnet", "am")),
         _claim("CapsNet has the lowest DBM and AM", "Table 1", "cifar10", *_rank(table1, "cifar10", "capsnet", 1)),
         _claim("LeNet has the second lowest DBM and AM", "Table 1", "cifar10", *_rank(table1, "cifar10", "lenet", 2)),
     ]
@@ -197,28 +395,51 @@ def paper1_claims(table1: pd.DataFrame | None, table2: pd.DataFrame | None, tabl
         rows += [_claim(claim, "Table 2", *r) for r in _defence_effect(table2, defence, direction, alpha)]
     rows += [_claim("Most defences differ significantly from vanilla (paired t-test)", "Table 2", *r)
              for r in _most_defences_significant(table2, alpha)]
-    rows += [_claim("DBM correlates with the attacks' Mean L2", "Table 3", *r) for r in _dbm_correlates(table3, alpha)]
-    return pd.DataFrame(rows, columns=["claim", "source", "dataset", "verdict", "evidence"])
+    tests = None if table3 is None else table3_tests(table3, alpha)
+    for metric in ("DBM", "AM"):
+        rows += [_claim(f"{metric} correlates with the attacks' Mean L2", "Table 3", dataset, verdict, evidence,
+                        architecture)
+                 for dataset, architecture, verdict, evidence in _correlates(tests, metric, alpha)]
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
 # --- the workflow jobs -----------------------------------------------------------------------------
 
 
-def _write(table: pd.DataFrame, title: str, caption: str, out_csv: str, out_md: str, out_html: str) -> None:
+def _write(table: pd.DataFrame, title: str, caption: str, out_csv: str, out_md: str, out_html: str,
+           more: list[tuple[str, pd.DataFrame]] = ()) -> None:
     from pathlib import Path
 
     from advtransfer.io import write_table
     from advtransfer.report import html_page, write_html
 
     write_table(table, out_csv, out_md)
-    write_html(html_page(title, Path(caption).read_text(), [("", table)], source=out_csv), out_html)
+    write_html(html_page(title, Path(caption).read_text(), [("", table), *more], source=out_csv), out_html)
 
 
-def claims_job(tables: dict, caption: str, out_csv: str, out_md: str, out_html: str) -> None:
-    """Paper 1's claims on the study's tables: ``tables`` maps table1, table2, table3 to a path or None."""
+def claims_job(tables: dict, caption: str, measures: list[dict], out_csv: str, out_md: str, out_html: str,
+               tests_csv: str) -> None:
+    """Paper 1's claims on the study's tables: ``tables`` maps table1, table2, table3 and
+    metrics_per_class to a path or None; ``measures``, rows (dataset, attack, measures) saying what
+    each attack's Mean L2 measures (``attack_measure``). Also writes Table 3 test by test
+    (``table3_tests``)."""
+    from advtransfer.io import write_table
+
     read = {k: (pd.read_csv(v) if v else None) for k, v in tables.items()}
-    claims = paper1_claims(read.get("table1"), read.get("table2"), read.get("table3"))
-    _write(claims, "Paper 1's claims, checked", caption, out_csv, out_md, out_html)
+    claims = paper1_claims(read.get("table1"), read.get("table2"), read.get("table3"),
+                           per_class=read.get("metrics_per_class"))
+    tests = table3_tests(read["table3"]) if read.get("table3") is not None else pd.DataFrame()
+    write_table(tests, tests_csv)
+    more = [("Table 3 test by test (Holm's correction over the tests of one dataset and metric)", tests)] \
+        if len(tests) else []
+    if measures:
+        more.append(("What each attack's Mean L2 measures", pd.DataFrame(measures)))
+    _write(claims, "Paper 1's claims, checked", caption, out_csv, out_md, out_html, more)
+
+
+def paper2_claims_job(table1: str, caption: str, out_csv: str, out_md: str, out_html: str) -> None:
+    """Paper 2's claims on its Table 1 (the per-seed rows of ``paper2_table1.csv``)."""
+    _write(paper2_claims(pd.read_csv(table1)), "Paper 2's claims, checked", caption, out_csv, out_md, out_html)
 
 
 def lenet_job(attempt_files: list[str], history: str, caption: str, out_csv: str, out_md: str,

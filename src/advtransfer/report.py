@@ -93,13 +93,19 @@ def html_table_job(csv: str, caption: str, title: str, out: str) -> None:
     write_html(html_page(title, Path(caption).read_text(), [("", table)], source=csv), out)
 
 
-def paper2_table1_page_job(csv: str, caption: str, out: str) -> None:
-    """Paper 2's Table 1 (``tables.paper2_table1``) as an HTML page laid out like the paper."""
-    from advtransfer.tables import paper2_markdown
+def paper2_table1_page_job(csv: str, seeds_csv: str, caption: str, out: str) -> None:
+    """Paper 2's Table 1 (``tables.paper2_table1``) as an HTML page laid out like the paper: with
+    several seeds first the mean ± between-seed std of each model (``tables.paper2_seeds``)."""
+    from advtransfer.tables import paper2_markdown, paper2_seeds_markdown
 
     title = "Paper 2's Table 1: the Basic LeNet and its fine-tuned models"
-    shown = paper2_markdown(pd.read_csv(csv))
-    write_html(html_page(title, Path(caption).read_text(), [("", shown)], source=csv), out)
+    table, seeds = pd.read_csv(csv), pd.read_csv(seeds_csv)
+    parts = [("", paper2_markdown(table))]
+    if (seeds["n_seeds"] > 1).any():
+        parts = [("Over the seeds: mean ± between-seed standard deviation", paper2_seeds_markdown(seeds)),
+                 ("Each model and seed: mean ± standard deviation over the successful attempts",
+                  paper2_markdown(table))]
+    write_html(html_page(title, Path(caption).read_text(), parts, source=csv), out)
 
 
 # --- the study and its cost ------------------------------------------------------------------------

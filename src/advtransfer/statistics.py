@@ -78,3 +78,20 @@ def bootstrap_ci(values: np.ndarray, level: float = 0.95, resamples: int = 10_00
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def seed_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """The mean of per-seed values (e.g. a difference between two models, one per seed) and its
+    Student-t interval over the seeds (n − 1 degrees of freedom, method §5.1): (mean, low, high).
+    NaN bounds with fewer than two seeds; a zero-width interval when every seed agrees exactly."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan"), float("nan")
+    centre = float(values.mean())
+    if len(values) < 2:
+        return centre, float("nan"), float("nan")
+    half = float(stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return centre, centre - half, centre + half

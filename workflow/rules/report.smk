@@ -4,6 +4,7 @@
 # The logic lives in advtransfer.report, advtransfer.training_curves, advtransfer.paper and
 # advtransfer.presets.
 
+from advtransfer.paper import attack_measure
 from advtransfer.presets import preset_names
 
 REPORT_RST = Path(workflow.basedir) / "report"
@@ -49,6 +50,7 @@ PAPER2_TABLES = [t for d, a, f, t in study.lots_tables(config) if (d, a, f) == P
 # Paper 1's claims are checked on the tables the study makes (Tables 2 and 3 only with defences, attacks).
 PAPER1_INPUTS = {
     "table1": f"{R}/tables/table1.csv",
+    "metrics_per_class": rules.aggregate.output.per_class,
     **({"table2": f"{R}/tables/table2.csv"} if defended_datasets() else {}),
     **({"table3": f"{R}/tables/table3.csv"} if attacked_datasets() else {}),
 }
@@ -59,6 +61,7 @@ REPORT_PAGES = [
     *([f"{R}/report/paper1_claims.html"] if ZERO_SHOT else []),
     *([f"{R}/report/paper2_lenet.html"] if PAPER2_TABLES else []),
     *([f"{R}/report/paper2_table1.html"] if finetuning_models() else []),
+    *([f"{R}/report/paper2_claims.html"] if finetuning_models() else []),
 ]
 report_targets = lambda: [*REPORT_PAGES, f"{R}/report/study.html"]
 
@@ -98,6 +101,7 @@ rule paper1_claims:
     output:
         csv=f"{R}/tables/paper1_claims.csv",
         md=f"{R}/tables/paper1_claims.md",
+        tests=f"{R}/tables/paper1_table3_tests.csv",
         html=report(
             f"{R}/report/paper1_claims.html",
             caption=caption("paper1_claims"),
@@ -111,6 +115,16 @@ rule paper1_claims:
     conda:
         CONDA_ENV
     params:
+        # what each attack's Mean L2 measures: the distance to the boundary or how far into its ε-ball
+        measures=[
+            {
+                "dataset": d,
+                "attack": a,
+                "Mean L2 measures": attack_measure(a, study.attack_params(config, d, a)),
+            }
+            for d in attacked_datasets()
+            for a in study.attack_names(config, d)
+        ],
         code=code("paper1_claims"),
     script:
         "../scripts/paper1_claims.py"
@@ -152,6 +166,7 @@ rule paper2_lenet:
 rule html_paper2_table1:
     input:
         table=rules.paper2_table1.output.table,
+        seeds=rules.paper2_table1.output.seeds,
         caption=caption_file("paper2_table1"),
     output:
         report(
@@ -170,6 +185,31 @@ rule html_paper2_table1:
         code=code("html_paper2_table1"),
     script:
         "../scripts/html_paper2_table1.py"
+
+
+rule paper2_claims:
+    input:
+        table1=rules.paper2_table1.output.table,
+        caption=caption_file("paper2_claims"),
+    output:
+        csv=f"{R}/tables/paper2_claims.csv",
+        md=f"{R}/tables/paper2_claims.md",
+        html=report(
+            f"{R}/report/paper2_claims.html",
+            caption=caption("paper2_claims"),
+            category="Paper vs ours",
+            labels={"table": "Paper 2's claims, checked"},
+        ),
+    log:
+        "logs/report/paper2_claims.log",
+    benchmark:
+        f"{R}/benchmarks/paper2_claims.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        code=code("paper2_claims"),
+    script:
+        "../scripts/paper2_claims.py"
 
 
 rule study_summary:
