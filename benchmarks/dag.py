@@ -1,6 +1,6 @@
 """Dry-run time of a config, and how many jobs and Slurm submissions the whole study makes.
 
-    python benchmarks/dag.py                        # config/paper.yaml if present, else config.yaml
+    python benchmarks/dag.py                        # config/paper.yaml if present, else config/config.yaml
     python benchmarks/dag.py config/fashion_mnist.yaml
 
 Times ``snakemake -n`` in an empty folder (every job to do), as a user would run it: twice with
@@ -81,7 +81,7 @@ def submissions(configfile: Path, workdir: Path) -> tuple[Counter, Counter]:
 def main() -> None:
     default = ROOT / "config" / "paper.yaml"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configfile", nargs="?", type=Path, default=default if default.exists() else ROOT / "config.yaml")
+    parser.add_argument("configfile", nargs="?", type=Path, default=default if default.exists() else ROOT / "config" / "config.yaml")
     args = parser.parse_args()
     configfile = args.configfile.resolve()
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,7 @@ from torch import nn
 from advtransfer.attacks import build_attack
 from test_attacks import train_digits_convnet
 
-art = pytest.importorskip("art")
+import art  # noqa: E402
 from art.attacks.evasion import (  # noqa: E402
     BasicIterativeMethod, DeepFool, FastGradientMethod, NewtonFool, ProjectedGradientDescent)
 from art.estimators.classification import PyTorchClassifier  # noqa: E402

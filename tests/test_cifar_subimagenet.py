@@ -1,7 +1,6 @@
 """The CIFAR-10 and Sub-ImageNet sources (method §1–2) on tiny folders made here."""
 
 import csv
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +12,7 @@ from advtransfer.data import DatasetNotFoundError, load_dataset
 from advtransfer.data import cifar10 as cifar10_module
 from advtransfer.data.cifar10 import CLASSES
 from advtransfer.data.subimagenet import DEFAULT_MAPPING, SubImageNetSplits, load_image, read_mapping
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
+from workflow_helpers import cifar10_folder
 
 # ---------------------------------------------------------------- CIFAR-10 image folder
 
@@ -83,16 +80,10 @@ def test_cifar10_refuses_images_that_are_not_32x32(tmp_path):
         load_dataset("cifar10", tmp_path, download=False)
 
 
-@pytest.mark.skipif(not (SHARED / "cifar10-jpeg-q75.tar.gz").exists(), reason="no shared CIFAR-10 JPEG copy")
 def test_cifar10_on_a_handful_of_real_jpeg_files(tmp_path):
-    wanted = {(split, c): 2 for split in ("train", "test") for c in CLASSES}
-    with tarfile.open(SHARED / "cifar10-jpeg-q75.tar.gz") as tar:
-        for member in tar:
-            key = tuple(member.name.split("/")[:2])
-            if member.isfile() and wanted.get(key, 0) > 0:
-                wanted[key] -= 1
-                tar.extract(member, tmp_path / "cifar10", filter="data")
-    assert not any(wanted.values()), "the archive lacks some split/class folders"
+    root = cifar10_folder(tmp_path)
+    counts = {(split, c): len(list((root / split / c).glob("*.jpg"))) for split in ("train", "test") for c in CLASSES}
+    assert set(counts.values()) == {2}, "the test data lack some split/class folders"
     s = load_dataset("cifar10", tmp_path, download=False)
     assert s.train_x.shape == (20, 3, 32, 32) and s.test_y.bincount().tolist() == [2] * 10
     mean, std = s.channel_stats()

@@ -17,7 +17,7 @@ SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 @pytest.fixture
 def config():
-    return yaml.safe_load((ROOT / "config.yaml").read_text())
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 
 def full_check(config):
@@ -149,7 +149,7 @@ def test_bad_recipe_value(config):
         validate(config, SCHEMA)
 
 
-PRESETS = ["config.yaml"] + sorted(f"config/{p.name}" for p in (ROOT / "config").glob("*.yaml"))
+PRESETS = sorted(f"config/{p.name}" for p in (ROOT / "config").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -181,7 +181,7 @@ def test_default_study_is_what_the_readme_says():
     """README, Configuration: digits, MLP and ConvNet (10 epochs of Adam, lr 0.001), all 10 excluded
     classes, vanilla + feature squeezing + label smoothing, the five attacks (BIM and PGD in paper 1's
     mode), FMN-L2 beside DeepFool, and LOTS."""
-    digits = validated("config.yaml")["datasets"]["digits"]
+    digits = validated("config/config.yaml")["datasets"]["digits"]
     assert list(digits["architectures"]) == ["mlp", "convnet"]
     assert all((r["epochs"], r["optimizer"], r["lr"]) == (10, "adam", 1.0e-3) for r in recipes(digits))
     assert digits["excluded_classes"] == "all" and digits["defences"] == ["vanilla", "feature_squeezing",

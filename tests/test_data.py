@@ -8,12 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from advtransfer.data import (DatasetNotFoundError, ImageSplits, load_dataset, remap_labels, tensor_loader,
-                              without_class)
+from advtransfer.data import DatasetNotFoundError, ImageSplits, load_dataset, remap_labels, tensor_loader, without_class
 from advtransfer.data.datamodule import TrainingData
 from advtransfer.data.subimagenet import SubImageNetSplits
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from workflow_helpers import TEST_DATA, idx_count, link_raw
 
 
 def test_remap_labels_by_hand():
@@ -178,6 +176,7 @@ def test_data_on_device_follows_the_trainer_not_the_machine(monkeypatch):
     assert data.val_dataloader().dataset.x.device.type == "cpu"
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_data_on_device_keeps_in_memory_data_on_the_gpu():
     data = TrainingData(in_memory(), None, batch_size=3, data_on_device=True)
@@ -208,17 +207,28 @@ def test_missing_dataset_names_the_files(tmp_path):
     assert "train-images-idx3-ubyte.gz" in message and str(tmp_path / "FashionMNIST" / "raw") in message
 
 
+def test_the_shipped_test_data_are_the_files_their_readme_lists():
+    """tests/data holds real subsets with their md5s; a damaged or replaced file is caught here."""
+    import hashlib
+    import re
+
+    readme = (TEST_DATA / "README.md").read_text() if (TEST_DATA / "README.md").exists() else ""
+    listed = dict((name, md5) for md5, name in re.findall(r"^([0-9a-f]{32})  (\S+)$", readme, re.M))
+    if TEST_DATA.name != "data" or not listed:
+        pytest.skip(f"ADVTRANSFER_TEST_DATA names {TEST_DATA}: the full files, not the shipped subsets")
+    assert len(listed) == 8
+    for name, md5 in listed.items():
+        assert hashlib.md5((TEST_DATA / name).read_bytes()).hexdigest() == md5, name
+    assert idx_count("mnist", "train-images-idx3-ubyte.gz") == idx_count("mnist", "train-labels-idx1-ubyte.gz")
+
+
 def test_unknown_dataset_lists_known_ones():
     with pytest.raises(KeyError, match="known: .*digits"):
         load_dataset("imagenet21k")
 
 
-@pytest.mark.skipif(not (SHARED / "fashion-mnist").exists(), reason="needs the shared Fashion-MNIST files")
 def test_fashion_mnist_offline_from_official_files(tmp_path):
-    raw = tmp_path / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    for f in (SHARED / "fashion-mnist").iterdir():
-        (raw / f.name).symlink_to(f)
+    link_raw(tmp_path, "FashionMNIST", "fashion-mnist")
     s = load_dataset("fashion_mnist", tmp_path, download=True, train_limit=1000, test_limit=100)
     assert (len(s.train_y), len(s.test_y)) == (1000, 100)
     assert s.class_names[0] == "T-shirt/top" and s.image_size == 28
@@ -238,14 +248,9 @@ def test_atomic_outputs_have_the_usual_mode(tmp_path):
 
 
 def _link_fashion_mnist(data_dir: Path) -> Path:
-    raw = data_dir / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    for f in (SHARED / "fashion-mnist").iterdir():
-        (raw / f.name).symlink_to(f)
-    return raw
+    return link_raw(data_dir, "FashionMNIST", "fashion-mnist")
 
 
-@pytest.mark.skipif(not (SHARED / "fashion-mnist").exists(), reason="needs the shared Fashion-MNIST files")
 @pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux's list of file locks")
 def test_jobs_starting_together_take_turns_unpacking(tmp_path):
     """A job that finds another unpacking the dataset waits for it instead of reading half-written files."""
@@ -269,7 +274,7 @@ def test_jobs_starting_together_take_turns_unpacking(tmp_path):
         assert proc.poll() is None and waits_for_a_lock(proc.pid)  # blocked on the lock, not done
         assert sorted(p.name for p in raw.iterdir() if not p.name.endswith(".gz")) == []
     out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and out.split() == ["60000"]
+    assert proc.returncode == 0 and out.split() == [str(idx_count("fashion-mnist", "train-labels-idx1-ubyte.gz"))]
     assert sorted(p.name for p in raw.iterdir() if not p.name.endswith(".gz")) == [
         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
 
@@ -318,14 +323,14 @@ def test_a_damaged_digits_split_is_made_again(tmp_path, damage):
     assert torch.equal(load_dataset("digits", tmp_path).train_y, first.train_y)  # the rebuilt cache reads back
 
 
-@pytest.mark.skipif(not (SHARED / "fashion-mnist").exists(), reason="needs the shared Fashion-MNIST files")
 def test_a_cut_unpacked_idx_file_is_unpacked_again_or_named(tmp_path):
     raw = _link_fashion_mnist(tmp_path)
     full = load_dataset("fashion_mnist", tmp_path, download=False)
     unpacked = raw / "t10k-images-idx3-ubyte"
     unpacked.write_bytes(unpacked.read_bytes()[:5000])  # a copy cut short
     again = load_dataset("fashion_mnist", tmp_path, download=False)
-    assert torch.equal(again.test_x, full.test_x) and unpacked.stat().st_size == 16 + 10_000 * 28 * 28
+    n_test = idx_count("fashion-mnist", "t10k-labels-idx1-ubyte.gz")
+    assert torch.equal(again.test_x, full.test_x) and unpacked.stat().st_size == 16 + n_test * 28 * 28
 
     (raw / "t10k-images-idx3-ubyte.gz").unlink()  # nothing to unpack it from: the error names the file
     unpacked.write_bytes(unpacked.read_bytes()[:5000])

@@ -23,8 +23,13 @@ from advtransfer.lots.layers import OUTPUT, layer_names
 from test_attacks import train_digits_convnet
 from test_training import tiny_splits
 
-gpu = pytest.mark.skipif(not torch.cuda.is_available(),
-                         reason="no CUDA device (torch.cuda.is_available() is False): the GPU tests need one")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
+                                reason="no CUDA device (torch.cuda.is_available() is False): the GPU tests need one")
+
+
+def gpu(test):
+    """A GPU test: it runs on a CUDA device and is skipped (also under CI) without one."""
+    return pytest.mark.gpu(needs_cuda(test))
 pytestmark = [
     pytest.mark.filterwarnings("ignore::UserWarning"),
     pytest.mark.filterwarnings("ignore:distutils Version classes:DeprecationWarning"),  # adv-lib's

@@ -1,7 +1,5 @@
 """LOTS, FGS, FGV, HC and the line search (method §4)."""
 
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,19 +8,32 @@ from torch import nn
 from torch.func import grad, vmap
 
 from advtransfer.data import load_dataset
-from advtransfer.lots import (
-    TECHNIQUES, LayerFeatures, choose_targets, correct_origins, fgs_direction, fgv_direction,
-    hot_cold_direction, iterative_lots, layer_features, layer_names, line_search, lots_comparison,
-    lots_direction, predict, saturation_eps, visualisation_direction,
-)
 from advtransfer.figures import lots_figure, save
+from advtransfer.lots import (
+    TECHNIQUES,
+    LayerFeatures,
+    choose_targets,
+    correct_origins,
+    fgs_direction,
+    fgv_direction,
+    hot_cold_direction,
+    iterative_lots,
+    layer_features,
+    layer_names,
+    line_search,
+    lots_comparison,
+    lots_direction,
+    predict,
+    saturation_eps,
+    visualisation_direction,
+)
 from advtransfer.lots.visualise import magnify_reduce, visualisation_panels
-from advtransfer.tables import lots_comparison_table as comparison_table
 from advtransfer.models import build_classifier
+from advtransfer.tables import lots_comparison_table as comparison_table
+from workflow_helpers import link_raw
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def small_lenet(seed: int = 0, size: int = 16) -> nn.Module:
@@ -264,11 +275,9 @@ def test_comparison_origins_are_the_first_correctly_classified_images(tmp_path, 
 
 @pytest.fixture(scope="module")
 def mnist_lenet(tmp_path_factory):
-    if not MNIST_DIR.exists():
-        pytest.skip("the MNIST files are not on this machine")
     data_dir = tmp_path_factory.mktemp("data")
-    shutil.copytree(MNIST_DIR, data_dir / "MNIST" / "raw")
-    splits = load_dataset("mnist", data_dir, train_limit=10_000, test_limit=1000)
+    link_raw(data_dir, "MNIST", "mnist")
+    splits = load_dataset("mnist", data_dir, train_limit=5000, test_limit=1000)
     torch.manual_seed(0)
     mean, std = splits.channel_stats()
     model = build_classifier("lenet_caffe", 1, 28, 10, mean, std)

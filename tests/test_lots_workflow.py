@@ -11,10 +11,8 @@ import torch
 import yaml
 
 from advtransfer.config import ConfigError, check_config
-from workflow_helpers import ROOT, SHARED_DATA, link_raw, planned_jobs, snakemake, write_config
+from workflow_helpers import ROOT, link_raw, planned_jobs, snakemake, write_config
 from workflow_helpers import small_config as small_study
-
-needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "mnist").exists(), reason="needs the shared MNIST files")
 
 LAYERS = ["body.ip1", "logits"]
 TARGETS = ["results/tables/lots_comparison.csv", "results/tables/lots_comparison.md",
@@ -55,7 +53,6 @@ def study(tmp_path_factory):
 
 
 @pytest.mark.workflow
-@needs_mnist
 def test_comparison_has_every_technique_with_rates_in_range(study):
     workdir, _ = study
     table = pd.read_csv(workdir / "results/tables/lots_comparison.csv")
@@ -71,7 +68,6 @@ def test_comparison_has_every_technique_with_rates_in_range(study):
 
 
 @pytest.mark.workflow
-@needs_mnist
 def test_attempts_have_integer_eps_and_baselines_once_per_model(study):
     workdir, _ = study
     folder = workdir / "results/lots/mnist/lenet_caffe/vanilla/seed0"
@@ -90,7 +86,6 @@ def test_attempts_have_integer_eps_and_baselines_once_per_model(study):
 
 
 @pytest.mark.workflow
-@needs_mnist
 def test_lots_attempts_are_the_images_their_eps_makes(study):
     """Each LOTS attempt made again from the stored classifier: the image clip(round(x + ε·η/‖η‖∞))
     at the table's ε. The model classifies it as the table says (the target for a targeted success,
@@ -128,7 +123,6 @@ def test_lots_attempts_are_the_images_their_eps_makes(study):
 
 
 @pytest.mark.workflow
-@needs_mnist
 def test_lots_attack_table_has_the_columns_of_the_other_attacks(study):
     workdir, _ = study
     table = pd.read_csv(workdir / "results/attacks/mnist/lenet_caffe/vanilla/seed0/lots.csv")
@@ -146,7 +140,6 @@ def test_lots_attack_table_has_the_columns_of_the_other_attacks(study):
 
 
 @pytest.mark.workflow
-@needs_mnist
 def test_figure_is_a_png(study):
     workdir, _ = study
     png = workdir / "results/figures/mnist/lenet_caffe_lots.png"
@@ -154,14 +147,12 @@ def test_figure_is_a_png(study):
 
 
 @pytest.mark.workflow
-@needs_mnist
 def test_nothing_to_do_after_a_complete_run(study):
     workdir, configfile = study
     assert planned_jobs(snakemake(workdir, configfile, "-n", *TARGETS).stdout) == []
 
 
 @pytest.mark.workflow
-@needs_mnist
 @pytest.mark.parametrize("key, value, rerun", [
     ("visualise", 1, {"lots_figure"}),
     ("n_lots", 2, {"lots", "lots_baselines", "lots_comparison"}),

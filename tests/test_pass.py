@@ -1,7 +1,6 @@
 """PASS (method §4): ECC homography alignment, then SSIM averaged over the whole image."""
 
 import gzip
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,9 @@ from scipy.ndimage import gaussian_filter
 from skimage.metrics import structural_similarity
 
 from advtransfer.pass_score import C1, C2, align, pass_score, pass_scores, ssim, ssim_map
+from workflow_helpers import TEST_DATA
 
-MNIST_TEST_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
+MNIST_TEST_IMAGES = TEST_DATA / "mnist" / "t10k-images-idx3-ubyte.gz"
 
 
 def blobs(size: int = 28, seed: int = 0) -> np.ndarray:
@@ -89,7 +89,6 @@ def test_one_pixel_shift_keeps_pass_high_where_plain_ssim_drops():
     np.testing.assert_allclose(aligned[:, :-1], x[:, :-1], atol=2)  # the last column has no source
 
 
-@pytest.mark.skipif(not MNIST_TEST_IMAGES.exists(), reason="the MNIST test images are not on this machine")
 def test_one_pixel_shift_on_mnist_digits():
     with gzip.open(MNIST_TEST_IMAGES) as f:
         digits = np.frombuffer(f.read(16 + 20 * 784), np.uint8, offset=16).reshape(20, 28, 28)

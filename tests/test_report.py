@@ -77,8 +77,8 @@ def test_cost_table_sums_jobs_and_times_per_rule(tmp_path):
 
     grid = pd.DataFrame([["digits", "mlp", "vanilla"], ["digits", "mlp", "label_smoothing"]],
                         columns=["dataset", "architecture", "defence"])
-    study = dict(study_table("config.yaml", grid, cost).values.tolist())
-    assert study["preset"] == "config.yaml"
+    study = dict(study_table("config/config.yaml", grid, cost).values.tolist())
+    assert study["preset"] == "config/config.yaml"
     assert study["digits: defences"] == "vanilla, label_smoothing"
     assert study["jobs with a benchmark"] == "4" and study["sum of their wall times"] == "0.9 min (56 s)"
 
@@ -110,12 +110,12 @@ def test_the_preset_is_told_by_content(tmp_path):
     from advtransfer.presets import CUSTOM, preset_names
 
     (tmp_path / "config").mkdir()
-    (tmp_path / "config.yaml").write_text("datasets: {digits: {}}\n")
+    (tmp_path / "config" / "config.yaml").write_text("datasets: {digits: {}}\n")
     (tmp_path / "config" / "mnist.yaml").write_text("datasets: {mnist: {}}\n")
     copy = tmp_path / "elsewhere.yaml"
     copy.write_text("datasets: {mnist: {}}\n")
     other = tmp_path / "mine.yaml"
     other.write_text("datasets: {mnist: {train_limit: 10}}\n")
-    assert preset_names([tmp_path / "config.yaml"], tmp_path) == "config.yaml"
+    assert preset_names([tmp_path / "config" / "config.yaml"], tmp_path) == "config/config.yaml"
     assert preset_names([str(copy)], tmp_path) == "config/mnist.yaml"
     assert preset_names([other, copy], tmp_path) == f"{CUSTOM}, config/mnist.yaml"

@@ -92,6 +92,7 @@ def test_bf16_mixed_precision_trains_float32_weights_that_learn_the_same_class(t
     assert torch.equal(class_1_predicted(tmp_path / "lenet" / "model.pt"), expected)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU: on a CPU there is no other device")
 def test_tensor_loader_on_a_gpu_gives_the_same_batches():
     s = tiny_splits()

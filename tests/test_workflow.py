@@ -3,13 +3,9 @@
 import pandas as pd
 import pytest
 
-from workflow_helpers import (SHARED_DATA, link_fashion_mnist, planned_jobs, small_config, snakemake,
-                              write_config)
+from workflow_helpers import link_fashion_mnist, planned_jobs, small_config, snakemake, write_config
 
-pytestmark = [
-    pytest.mark.workflow,
-    pytest.mark.skipif(not (SHARED_DATA / "fashion-mnist").exists(), reason="needs the shared Fashion-MNIST files"),
-]
+pytestmark = [pytest.mark.workflow]
 
 RECIPE = {"epochs": 1, "batch_size": 64, "optimizer": "adam", "lr": 1.0e-3}
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# Real data for the tests: the small subsets committed in tests/data (tests/data/README.md), or the
+# full official files where ADVTRANSFER_TEST_DATA names a folder of the same layout.
+TEST_DATA = Path(os.environ.get("ADVTRANSFER_TEST_DATA") or ROOT / "tests" / "data")
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 
@@ -27,13 +29,41 @@ def wait_until(condition, timeout: float = 60, interval: float = 0.05) -> bool:
     return True
 
 
-def link_raw(data_dir: Path, folder: str, shared: str) -> None:
-    """Put the official files of ``../shared/data/<shared>`` where torchvision looks for them (no download)."""
+def link_raw(data_dir: Path, folder: str, name: str) -> Path:
+    """Put the idx files of ``TEST_DATA/<name>`` where torchvision looks for them (no download); the folder."""
     raw = data_dir / folder / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    for f in (SHARED_DATA / shared).iterdir():
+    for f in (TEST_DATA / name).glob("*.gz"):
         if not (raw / f.name).exists():
             (raw / f.name).symlink_to(f)
+    return raw
+
+
+def idx_count(name: str, file: str) -> int:
+    """The number of items of one of ``TEST_DATA/<name>``'s idx files (from its header)."""
+    import gzip
+
+    with gzip.open(TEST_DATA / name / file) as f:
+        return int.from_bytes(f.read(8)[4:], "big")
+
+
+def cifar10_folder(dest: Path, per_class: int = 2) -> Path:
+    """``per_class`` real CIFAR-10 JPEG files per class and split in ``dest/cifar10/{train,test}/<class>/``."""
+    import shutil
+    import tarfile
+
+    archive = TEST_DATA / "cifar10-jpeg-q75.tar.gz"
+    if not archive.exists():
+        shutil.copytree(TEST_DATA / "cifar10", dest / "cifar10")
+        return dest / "cifar10"
+    wanted: dict = {}
+    with tarfile.open(archive) as tar:
+        for member in tar:
+            key = tuple(member.name.split("/")[:2])
+            if member.isfile() and wanted.get(key, 0) < per_class:
+                wanted[key] = wanted.get(key, 0) + 1
+                tar.extract(member, dest / "cifar10", filter="data")
+    return dest / "cifar10"
 
 
 def link_fashion_mnist(data_dir: Path) -> None:

@@ -10,10 +10,10 @@ CUSTOM = "a custom config file"
 
 
 def preset_names(configfiles, root: str | Path) -> str:
-    """The run's config files as the presets they equal byte for byte (``config.yaml``,
+    """The run's config files as the presets they equal byte for byte (``config/config.yaml``,
     ``config/mnist.yaml``, ...), else ``a custom config file``; comma-separated, in order."""
     root = Path(root)
-    shipped = [root / "config.yaml", *sorted((root / "config").glob("*.yaml"))]
+    shipped = sorted((root / "config").glob("*.yaml"))
     by_content = {p.read_bytes(): p.relative_to(root).as_posix() for p in shipped if p.is_file()}
     names = [by_content.get(Path(f).read_bytes(), CUSTOM) if Path(f).is_file() else CUSTOM for f in configfiles]
     return ", ".join(names) or CUSTOM
