@@ -43,7 +43,8 @@ def success_rate(model, x, y, eps: float, eps_step: float, max_iter: int) -> flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")
+    parser.add_argument("--data", type=Path,
+                        default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")
     parser.add_argument("--architecture", default="mlp")
     parser.add_argument("--train", type=int, default=5000, help="training images (the first ones)")
     parser.add_argument("--test", type=int, default=500, help="test images for accuracy and PGD")

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from adversarial_training import fashion_mnist  # the sibling benchmark's loader from the raw files
 from torch import nn
 from torch.nn import functional as F
 
-from adversarial_training import fashion_mnist  # the sibling benchmark's loader from the raw files
 from advtransfer.attacks import build_attack, to_unit_scale
 from advtransfer.data import to_float
 from advtransfer.models import build_classifier
@@ -76,8 +76,14 @@ def train(splits, epochs: int) -> nn.Module:
 
 def art_attacks(model: nn.Module, n: int) -> dict:
     """ART's attacks with the same parameters (magnitudes on [0, 1]); NewtonFool on softmax scores."""
-    from art.attacks.evasion import (AutoProjectedGradientDescent, BasicIterativeMethod, DeepFool,
-                                     FastGradientMethod, NewtonFool, ProjectedGradientDescent)
+    from art.attacks.evasion import (
+        AutoProjectedGradientDescent,
+        BasicIterativeMethod,
+        DeepFool,
+        FastGradientMethod,
+        NewtonFool,
+        ProjectedGradientDescent,
+    )
     from art.estimators.classification import PyTorchClassifier
 
     def wrap(net):
@@ -157,7 +163,8 @@ def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adv: torch.Tensor)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")
+    parser.add_argument("--data", type=Path,
+                        default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")
     parser.add_argument("--images", type=int, default=200, help="test images, attacked in one batch")
     parser.add_argument("--train", type=int, default=10_000, help="training images (the first ones)")
     parser.add_argument("--epochs", type=int, default=2)

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from cifar_epoch import DEFAULT_DATA, cifar10_jpeg
+
 from advtransfer.training import train_classifier
 
 RUNS = {

@@ -52,8 +52,14 @@ def dry_run_seconds(configfile: Path, workdir: Path, profile: Path) -> tuple[flo
 def submissions(configfile: Path, workdir: Path) -> tuple[Counter, Counter]:
     """Jobs per rule, and submissions per kind (a rule's name, or ``group``) with the profile's grouping."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (ConfigSettings, DAGSettings, GroupSettings, OutputSettings,
-                                          Quietness, ResourceSettings)
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        GroupSettings,
+        OutputSettings,
+        Quietness,
+        ResourceSettings,
+    )
 
     profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
     components = dict(item.rsplit("=", 1) for item in profile.get("group-components", []))
@@ -81,7 +87,8 @@ def submissions(configfile: Path, workdir: Path) -> tuple[Counter, Counter]:
 def main() -> None:
     default = ROOT / "config" / "paper.yaml"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configfile", nargs="?", type=Path, default=default if default.exists() else ROOT / "config" / "config.yaml")
+    parser.add_argument("configfile", nargs="?", type=Path,
+                        default=default if default.exists() else ROOT / "config" / "config.yaml")
     args = parser.parse_args()
     configfile = args.configfile.resolve()
     with tempfile.TemporaryDirectory() as tmp:

@@ -121,10 +121,12 @@ def main() -> None:
           f"{batch.eps[batch.success].float().median():.0f}, max {batch.eps[batch.success].max()}")
     print("wall time depends on what else runs on the machine; CPU time much less so")
     print(f"{'way':<22}{'attempts':>9}{'attempts/s (wall)':>19}{'attempts/s (CPU)':>18}")
-    for name, m, wall, cpu in [("batched", n, batch_wall, batch_cpu), ("one pair at a time", n, single_wall, single_cpu),
+    for name, m, wall, cpu in [("batched", n, batch_wall, batch_cpu),
+                               ("one pair at a time", n, single_wall, single_cpu),
                                ("one ε at a time", k, naive_wall, naive_cpu)]:
         print(f"{name:<22}{m:>9}{m / wall:>19.1f}{m / cpu:>18.1f}")
-    print(f"\nbatched / one pair at a time: {single_wall / batch_wall:.1f}× (wall), {single_cpu / batch_cpu:.1f}× (CPU)")
+    print(f"\nbatched / one pair at a time: {single_wall / batch_wall:.1f}× (wall), "
+          f"{single_cpu / batch_cpu:.1f}× (CPU)")
     print(f"batched / one ε at a time:    {naive_wall / k / (batch_wall / n):.1f}× (wall), "
           f"{naive_cpu / k / (batch_cpu / n):.1f}× (CPU)")
     same = torch.equal(batch.eps, single_eps) and torch.equal(batch.eps[:k], naive_eps)

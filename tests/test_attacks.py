@@ -15,11 +15,11 @@ from torch.nn import functional as F
 
 from advtransfer.attacks import ATTACKS, PGD, build_attack
 from advtransfer.attacks.evaluate import run_attack
-from advtransfer.tables import attacks_per_class
-from advtransfer.tables import table3 as pearson_table
 from advtransfer.data import load_dataset, to_float
 from advtransfer.models import build_classifier
 from advtransfer.registry import UnknownNameError
+from advtransfer.tables import attacks_per_class
+from advtransfer.tables import table3 as pearson_table
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -10,15 +10,12 @@ In paper 1's mode (``early_stop=False``) BIM and PGD run every step, as ART does
 import numpy as np
 import pytest
 import torch
+from art.attacks.evasion import BasicIterativeMethod, DeepFool, FastGradientMethod, NewtonFool, ProjectedGradientDescent  # noqa: E402
+from art.estimators.classification import PyTorchClassifier  # noqa: E402
 from torch import nn
 
 from advtransfer.attacks import build_attack
 from test_attacks import train_digits_convnet
-
-import art  # noqa: E402
-from art.attacks.evasion import (  # noqa: E402
-    BasicIterativeMethod, DeepFool, FastGradientMethod, NewtonFool, ProjectedGradientDescent)
-from art.estimators.classification import PyTorchClassifier  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.usefixtures("one_thread")]
 

@@ -9,7 +9,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from advtransfer.config import ConfigError, check_config, check_as_given
+from advtransfer.config import ConfigError, check_as_given, check_config
 from workflow_helpers import ROOT, SNAKEFILE, SNAKEMAKE
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")

@@ -10,8 +10,14 @@ import torch
 from torch.nn import functional as F
 
 from advtransfer.data import load_dataset, tensor_loader
-from advtransfer.defences import (DEFENCES, FeatureSqueezing, SpatialSmoothing, ThermometerEncoding,
-                                  build_defence, smoothed_targets)
+from advtransfer.defences import (
+    DEFENCES,
+    FeatureSqueezing,
+    SpatialSmoothing,
+    ThermometerEncoding,
+    build_defence,
+    smoothed_targets,
+)
 from advtransfer.models import build_classifier
 from advtransfer.training import ClassifierModule, save_classifier, train_classifier
 

@@ -22,6 +22,7 @@ def test_rules_are_formatted_with_snakefmt():
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
 
 
-def test_the_package_is_clean_under_ruff():
-    run = subprocess.run([str(BIN / "ruff"), "check", "src"], cwd=ROOT, capture_output=True, text=True)
+def test_the_repository_is_clean_under_ruff():
+    """The package, the tests, the benchmarks and the workflow's scripts (pyproject.toml, [tool.ruff])."""
+    run = subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]

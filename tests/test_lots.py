@@ -402,7 +402,8 @@ def test_visualisation_figure(mnist_lenet, tmp_path):
     grid = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
     assert len(grid) == 6 * 3  # rows: x⁺, x⁺ − x, x⁻, x⁻ − x, LOTS, LOTS − x; columns: origin and 2 layers
     images = [ax for ax in grid if ax.images]
-    assert len(images) == 1 + 6 * 2 and all("L2" in ax.get_xlabel() for ax in images[1:] if not ax.images[0].get_cmap().name == "seismic")
+    pictures = [ax for ax in images[1:] if ax.images[0].get_cmap().name != "seismic"]
+    assert len(images) == 1 + 6 * 2 and all("L2" in ax.get_xlabel() for ax in pictures)
     scales = {ax.images[0].get_clim() for ax in images if ax.images[0].get_cmap().name == "seismic"}
     assert len(scales) == 1  # the perturbations share one colour scale, shown by the colour bar
     assert any(ax.get_label() == "<colorbar>" and "0–255" in ax.get_xlabel() for ax in figure.axes)

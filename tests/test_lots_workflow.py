@@ -131,7 +131,8 @@ def test_lots_attack_table_has_the_columns_of_the_other_attacks(study):
     from advtransfer.lots import predict
 
     model, test_x, test_y = standard_lenet_and_test_split(workdir)
-    assert (table["true_label"] == test_y.numpy()).all() and (table["clean_pred"] == predict(model, test_x).numpy()).all()
+    assert (table["true_label"] == test_y.numpy()).all()
+    assert (table["clean_pred"] == predict(model, test_x).numpy()).all()
     assert (table["success"] == (table["adv_pred"] != table["true_label"])).all()
     misclassified = table[table["clean_pred"] != table["true_label"]]
     assert misclassified["success"].all() and (misclassified["l2"] == 0).all()
@@ -189,7 +190,8 @@ def test_an_unknown_layer_fails_before_any_job_and_lists_the_layers(tmp_path):
     config["datasets"]["mnist"]["lots"]["layers"]["lenet_caffe"] = ["body.ip9"]
     run = snakemake(tmp_path, write_config(tmp_path, config), "-n", check=False)
     assert run.returncode != 0
-    assert re.search(r"datasets\.mnist\.lots\.layers\.lenet_caffe: unknown layer 'body.ip9'.*body\.ip1", run.stdout + run.stderr)
+    assert re.search(r"datasets\.mnist\.lots\.layers\.lenet_caffe: unknown layer 'body.ip9'.*body\.ip1",
+                     run.stdout + run.stderr)
 
 
 @pytest.mark.parametrize("edit, key", [

@@ -9,7 +9,7 @@ import torch
 from snakemake.utils import validate
 
 from advtransfer.code import code_version
-from advtransfer.config import ConfigError, check_config, check_as_given
+from advtransfer.config import ConfigError, check_as_given, check_config
 from advtransfer.data import load_dataset
 from advtransfer.lots.layers import LayerFeatures, layer_names
 from advtransfer.models import build_classifier

@@ -100,7 +100,8 @@ def test_every_caption_is_valid_restructured_text():
 
     from docutils.core import publish_parts
 
-    captions = [p for p in (Path(__file__).parents[1] / "workflow" / "report").glob("*.rst") if p.name != "workflow.rst"]
+    folder = Path(__file__).parents[1] / "workflow" / "report"
+    captions = [p for p in folder.glob("*.rst") if p.name != "workflow.rst"]
     assert len(captions) >= 15
     for path in captions:
         publish_parts(path.read_text(), writer="html", settings_overrides={"halt_level": 2, "report_level": 2})

@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from advtransfer.training import epochs_done
-from workflow_helpers import (SNAKEFILE, SNAKEMAKE, digits_config, processes_in, snakemake, wait_until,
-                              write_config)
+from workflow_helpers import SNAKEFILE, SNAKEMAKE, digits_config, processes_in, snakemake, wait_until, write_config
 
 pytestmark = pytest.mark.workflow
 

@@ -161,12 +161,76 @@ def read_benchmarks(folder: str, datasets: list[str]) -> dict[str, pd.DataFrame]
     return found
 
 
+def provenance(preset: str, seeds: list[int], cost: pd.DataFrame, benchmarks: str, study_code: str) -> dict:
+    """Where and when the study's results were made: the preset, the commit of the code (and whether
+    its work tree had changes), the study's code version (every job script and module its jobs import:
+    equal versions make equal results, docs/results.md), the machine, the main packages' versions,
+    the date (UTC, when this summary ran), and the jobs' summed wall time and the span from the first
+    job's start to the last job's end (from the benchmark files' times)."""
+    import datetime
+    import os
+    import platform
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+
+    repo = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    times = [(p.stat().st_mtime, float(pd.read_csv(p, sep="\t")["s"].iloc[0]))
+             for p in Path(benchmarks).rglob("*.tsv")]
+    span = max(t for t, _ in times) - min(t - s for t, s in times) if times else 0.0
+    total = cost[cost["kind"] == "all"]
+    return {
+        "preset": preset, "seeds": list(seeds), "commit": git("rev-parse", "HEAD") or "unknown",
+        "work_tree_changed": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "study_code": study_code,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{cpu}, {os.cpu_count()} CPU threads, {platform.system()} {platform.machine()}",
+        "packages": {name: installed(name) for name in ("torch", "lightning", "snakemake", "numpy", "pandas",
+                                                         "scipy", "opencv-python-headless")},
+        "python": platform.python_version(),
+        "jobs": int(total["jobs"].iloc[0]) if len(total) else 0,
+        "jobs_wall_s": round(float(total["total_s"].iloc[0]), 1) if len(total) else 0.0,
+        "span_s": round(span, 1),
+    }
+
+
 def study_job(preset: str, grid: list[list[str]], seeds: list[int], benchmarks: str, caption: str, out_csv: str,
-              out_html: str) -> None:
-    """The study summary page: the preset, its grid, and jobs and wall time by kind of job."""
+              out_html: str, provenance_json: str | None = None, study_code: str = "") -> None:
+    """The study summary page: the preset, its grid, and jobs and wall time by kind of job; and the
+    study's provenance (``provenance``) as JSON."""
+    import json
+
     grid_df = pd.DataFrame(grid, columns=["dataset", "architecture", "defence"])
     cost = cost_table(read_benchmarks(benchmarks, list(dict.fromkeys(grid_df["dataset"]))))
     write_table(cost, out_csv)
     study = study_table(preset, grid_df, cost, seeds)
+    made = provenance(preset, seeds, cost, benchmarks, study_code)
+    if provenance_json:
+        with atomic_path(provenance_json) as tmp:
+            Path(tmp).write_text(json.dumps(made, indent=1) + "\n")
+    origin = pd.DataFrame([(k, v if not isinstance(v, dict) else ", ".join(f"{a} {b}" for a, b in v.items()))
+                           for k, v in made.items() if k not in ("preset", "seeds")], columns=["what", "value"])
     write_html(html_page("The study and its cost", Path(caption).read_text(),
-                         [("Study", study), ("Jobs and wall time by kind of job", cost)], source=out_csv), out_html)
+                         [("Study", study), ("Made with", origin), ("Jobs and wall time by kind of job", cost)],
+                         source=out_csv), out_html)

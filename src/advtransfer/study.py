@@ -262,3 +262,15 @@ def lots_figures(config: dict) -> list[tuple[str, str]]:
 def excluded_value(wildcard: str) -> int | None:
     """The excluded-class wildcard as a class index (None for the standard classifier)."""
     return None if wildcard == STANDARD else int(wildcard)
+
+
+def code_modules(config: dict) -> tuple[str, ...]:
+    """Every module the study's jobs import through the registries (its datasets' sources,
+    architectures, defences and attacks) and the modules of its own models and data: with the job
+    scripts, what the study's code version covers (``advtransfer.code``, the study summary)."""
+    modules = set()
+    for dataset, architecture, defence in models(config):
+        modules.update(catalog.modules(dataset, architecture, defence_kind(config, defence, dataset)))
+        modules.update(own_modules(config, dataset, architecture))
+        modules.update(m for attack in attack_names(config, dataset) for m in catalog.modules(attack=attack))
+    return tuple(sorted(modules))

@@ -128,7 +128,9 @@ def trained(file, standard=False, defence=None, seed=None):
 
 def standard_predictions(w):
     """Input function: rule predictions' file of the job's standard classifier."""
-    return rules.predictions.output[0].format(**dict(w.items(), excluded=study.STANDARD))
+    return rules.predictions.output[0].format(
+        **dict(w.items(), excluded=study.STANDARD)
+    )
 
 
 def history_of(dataset, architecture, defence, seed, excluded):

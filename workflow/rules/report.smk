@@ -120,7 +120,9 @@ rule paper1_claims:
             {
                 "dataset": d,
                 "attack": a,
-                "Mean L2 measures": attack_measure(a, study.attack_params(config, d, a)),
+                "Mean L2 measures": attack_measure(
+                    a, study.attack_params(config, d, a)
+                ),
             }
             for d in attacked_datasets()
             for a in study.attack_names(config, d)
@@ -136,7 +138,11 @@ rule paper2_lenet:
         attempts=outputs(
             rules.lots.output[0],
             [
-                dict(zip(["dataset", "architecture", "defence"], PAPER2), seed=FIRST_SEED, layer=t)
+                dict(
+                    zip(["dataset", "architecture", "defence"], PAPER2),
+                    seed=FIRST_SEED,
+                    layer=t,
+                )
                 for t in PAPER2_TABLES
             ],
         ),
@@ -219,6 +225,7 @@ rule study_summary:
         caption=caption_file("study"),
     output:
         csv=f"{R}/tables/cost.csv",
+        provenance=f"{R}/provenance.json",
         html=report(
             f"{R}/report/study.html",
             caption=caption("study"),
@@ -237,6 +244,10 @@ rule study_summary:
         grid=[list(m) for m in study.models(config)],
         seeds=SEEDS,
         benchmarks=f"{R}/benchmarks",
+        # one version of all the code that makes the study's results (docs/results.md)
+        study_code=code_version(
+            *sorted(SCRIPTS.glob("*.py")), modules=study.code_modules(config)
+        ),
         code=code("study_summary"),
     script:
         "../scripts/study_summary.py"
