@@ -53,3 +53,10 @@ def test_the_default_studys_quoted_results_are_what_the_current_code_makes():
     assert made["study_code"] == default_study_code(), (
         "code that makes the default study's results changed since the quoted run: re-run it and "
         "python docs/results/collect.py results default tables/...")
+
+
+def test_the_table_of_config_keys_is_the_schemas():
+    spec = importlib.util.spec_from_file_location("config_keys", DOCS / "config_keys.py")
+    keys = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(keys)
+    assert keys.OUT.read_text() == keys.table(), "run python docs/config_keys.py"

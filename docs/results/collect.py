@@ -9,7 +9,8 @@ version, machine, date, wall time) and each ``RESULTS/FILE`` (e.g. ``tables/tabl
     <!-- include results/NAME/FILE -->
     <!-- end include -->
 
-with that file's current text (a ``.json`` file as a fenced block). ``tests/test_docs.py`` checks that
+with that file's current text (a ``.json`` file as a fenced block). ``--refresh`` alone only
+rewrites the blocks (e.g. after ``docs/config_keys.py``). ``tests/test_docs.py`` checks that
 every such block equals its file, and that the default study's quoted results were made by the
 current code.
 """
@@ -59,6 +60,10 @@ def main(results: Path, name: str, files: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
+    if sys.argv[1:] == ["--refresh"]:  # only the quotes, after a generated file changed
+        for page in pages():
+            refresh(page)
+    elif len(sys.argv) < 3:
         raise SystemExit(__doc__)
-    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3:])
+    else:
+        main(Path(sys.argv[1]), sys.argv[2], sys.argv[3:])
