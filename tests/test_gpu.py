@@ -25,10 +25,7 @@ from test_training import tiny_splits
 
 gpu = pytest.mark.skipif(not torch.cuda.is_available(),
                          reason="no CUDA device (torch.cuda.is_available() is False): the GPU tests need one")
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::UserWarning"),
-    pytest.mark.filterwarnings("ignore:distutils Version classes:DeprecationWarning"),  # adv-lib's
-]
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 # Small parameters: every attack fools most of the digits in a few seconds (magnitudes 0–255).
 PARAMS = {
