@@ -6,9 +6,9 @@ method §2.6's Fashion-MNIST parameters, in one batch, with each library's imple
 (the reference code's library) and torchattacks when it can be imported (it has BIM, PGD and
 DeepFool; install it apart, e.g.
 ``pip install --no-deps --target /tmp/torchattacks torchattacks==3.5.1`` and run with
-``PYTHONPATH=/tmp/torchattacks``). The attacks beyond paper 1 (FMN, DDN, APGD-CE, adapters over
-adv-lib) are set against the peers that have them: ART's and torchattacks' APGD, foolbox's DDN and FMN
-(foolbox 3.3.4's L2 FMN never projects onto its ε-ball, so its L2 is not minimal). Prints images per
+``PYTHONPATH=/tmp/torchattacks``). The attacks beyond paper 1 (FMN, DDN, APGD-CE, the project's own
+implementations) are set against the peers that have them: ART's and torchattacks' APGD, foolbox's DDN
+and FMN (foolbox 3.3.4's L2 FMN never projects onto its ε-ball, so its L2 is not minimal). Prints images per
 second, the speed-up over ART, torchattacks (TA) and foolbox (FB), success rates and the Mean L2
 score (0–255 scale, successful images) side by side.
 
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from adversarial_training import fashion_mnist  # the sibling benchmark's loader from the raw files
 from torch import nn
 from torch.nn import functional as F
 
-from adversarial_training import fashion_mnist  # the sibling benchmark's loader from the raw files
 from advtransfer.attacks import build_attack, to_unit_scale
 from advtransfer.data import to_float
 from advtransfer.models import build_classifier
@@ -76,8 +76,14 @@ def train(splits, epochs: int) -> nn.Module:
 
 def art_attacks(model: nn.Module, n: int) -> dict:
     """ART's attacks with the same parameters (magnitudes on [0, 1]); NewtonFool on softmax scores."""
-    from art.attacks.evasion import (AutoProjectedGradientDescent, BasicIterativeMethod, DeepFool,
-                                     FastGradientMethod, NewtonFool, ProjectedGradientDescent)
+    from art.attacks.evasion import (
+        AutoProjectedGradientDescent,
+        BasicIterativeMethod,
+        DeepFool,
+        FastGradientMethod,
+        NewtonFool,
+        ProjectedGradientDescent,
+    )
     from art.estimators.classification import PyTorchClassifier
 
     def wrap(net):
@@ -157,7 +163,8 @@ def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adv: torch.Tensor)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")
+    parser.add_argument("--data", type=Path,
+                        default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")
     parser.add_argument("--images", type=int, default=200, help="test images, attacked in one batch")
     parser.add_argument("--train", type=int, default=10_000, help="training images (the first ones)")
     parser.add_argument("--epochs", type=int, default=2)
