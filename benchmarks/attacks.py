@@ -6,9 +6,9 @@ method §2.6's Fashion-MNIST parameters, in one batch, with each library's imple
 (the reference code's library) and torchattacks when it can be imported (it has BIM, PGD and
 DeepFool; install it apart, e.g.
 ``pip install --no-deps --target /tmp/torchattacks torchattacks==3.5.1`` and run with
-``PYTHONPATH=/tmp/torchattacks``). The attacks beyond paper 1 (FMN, DDN, APGD-CE, adapters over
-adv-lib) are set against the peers that have them: ART's and torchattacks' APGD, foolbox's DDN and FMN
-(foolbox 3.3.4's L2 FMN never projects onto its ε-ball, so its L2 is not minimal). Prints images per
+``PYTHONPATH=/tmp/torchattacks``). The attacks beyond paper 1 (FMN, DDN, APGD-CE, the project's own
+implementations) are set against the peers that have them: ART's and torchattacks' APGD, foolbox's DDN
+and FMN (foolbox 3.3.4's L2 FMN never projects onto its ε-ball, so its L2 is not minimal). Prints images per
 second, the speed-up over ART, torchattacks (TA) and foolbox (FB), success rates and the Mean L2
 score (0–255 scale, successful images) side by side.
 

@@ -30,10 +30,9 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
 def gpu(test):
     """A GPU test: it runs on a CUDA device and is skipped (also under CI) without one."""
     return pytest.mark.gpu(needs_cuda(test))
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::UserWarning"),
-    pytest.mark.filterwarnings("ignore:distutils Version classes:DeprecationWarning"),  # adv-lib's
-]
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 # Small parameters: every attack fools most of the digits in a few seconds (magnitudes 0–255).
 PARAMS = {

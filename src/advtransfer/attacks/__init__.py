@@ -1,5 +1,6 @@
 """Paper 1's attacks (method §2): FGM (minimal), BIM, PGD, DeepFool, NewtonFool; and, beyond the papers,
-the minimum-norm attacks FMN (L2, L∞) and DDN and AutoAttack's APGD-CE, taken from adv-lib.
+the minimum-norm attacks FMN (L2, L∞) and DDN and AutoAttack's APGD-CE (the project's own code, following
+the authors' algorithms as adv-lib implements them).
 
 Register an attack with ``@ATTACKS.register("name")`` (and its module in ``advtransfer.catalog.ATTACKS``)
 on an ``Attack`` subclass whose constructor takes ``model`` and then the attack's config parameters as

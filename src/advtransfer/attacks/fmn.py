@@ -1,4 +1,13 @@
-"""FMN, the fast minimum-norm attack, in L2 and L∞ (adv-lib's implementation; L2 with one change)."""
+"""FMN, the fast minimum-norm attack, in L2 and L∞: the project's own implementation.
+
+It follows the authors' algorithm (Pintor et al. 2021, https://arxiv.org/abs/2102.12827, and their
+code https://github.com/maurapintor/Fast-Minimum-Norm-FMN-Attack) as adv-lib implements it
+(Rony, https://github.com/jeromerony/adversarial-library, 0.2.8's ``adv_lib.attacks.fmn``): L∞ gives
+the same images as adv-lib's; L2 differs from it on purpose (it clips before projecting, see ``FMN``).
+The project has its own code, not adv-lib's, because adv-lib depends on visdom, a source-only
+package that a current pip cannot build without a build constraint (its setup imports
+``pkg_resources``, which setuptools 81 removed).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +18,13 @@ from torch import nn
 
 from advtransfer.attacks import ATTACKS
 from advtransfer.attacks.base import check_number, to_unit_scale
-from advtransfer.attacks.library import LibraryAttack
+from advtransfer.attacks.logits import LogitsAttack, per_sample
 
 
-class FMN(LibraryAttack):
+class FMN(LogitsAttack):
     r"""
     FMN in the paper 'Fast Minimum-norm Adversarial Attacks through Adaptive Norm Constraints'
-    [https://arxiv.org/abs/2102.12827], adv-lib's ``fmn``: from the clean image, ``max_iter`` steps
+    [https://arxiv.org/abs/2102.12827], as adv-lib's ``fmn``: from the clean image, ``max_iter`` steps
     along the normalised gradient of the logit difference f_y − maxₗ≠y fₗ, each followed by a projection
     on the norm ball of radius ε, and ε adapted every step: shrunk by a factor (1 − γ) while the
     iterate is adversarial, grown by (1 + γ) while it is not, or, before the first success, set to
@@ -23,9 +32,10 @@ class FMN(LibraryAttack):
     ``step_size`` and to 0.001). Returns, per sample, the smallest adversarial iterate seen (the clean
     image if none was).
 
-    L∞ is adv-lib's ``fmn`` as it is. L2 is the same loop (``fmn_l2`` below) with one change: each
-    step is clipped to the image's [0, 1] box *before* it is scaled onto the ε-ball, not after.
-    Scaling towards the clean image stays in the box, so the iterate's norm is ε. adv-lib (like the
+    L∞ is adv-lib's ``fmn`` step for step (the same images). L2 is the same loop (``fmn`` below) with
+    one change: each step is clipped to the image's [0, 1] box *before* it is scaled onto the ε-ball,
+    not after. Scaling towards the clean image stays in the box, so the iterate's norm is ε (or less:
+    a step already inside the ball is kept, where adv-lib scales it up to ε). adv-lib (like the
     authors' code) clips after the projection, which shortens the step; before the first success,
     where ε is set to the iterate's norm plus the linearised distance to the boundary, that
     shortening can equal the distance, and the iterate then stays short of the boundary for good
@@ -59,12 +69,8 @@ class FMN(LibraryAttack):
         self.max_iter, self.step_size, self.gamma = max_iter, step_size, gamma
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if self.norm == 2:
-            return fmn_l2(model, x, y, steps=self.max_iter, step_size=to_unit_scale(self.step_size), gamma=self.gamma)
-        from adv_lib.attacks import fmn
-
-        return fmn(model, x, y, norm=self.norm, steps=self.max_iter, α_init=to_unit_scale(self.step_size),
-                   γ_init=self.gamma)
+        return fmn(model, x, y, norm=self.norm, steps=self.max_iter, step_size=to_unit_scale(self.step_size),
+                   gamma=self.gamma)
 
 
 @ATTACKS.register("fmn_l2")
@@ -86,21 +92,32 @@ class FMNLinf(FMN):
     norm = float("inf")
 
 
-def fmn_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, step_size: float,
-           gamma: float) -> torch.Tensor:
-    """adv-lib's ``fmn`` loop for L2 (untargeted, no warm start), clipping to [0, 1] before the projection.
+def difference_of_logits(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """f_y − maxₗ≠y fₗ per sample: > 0 while the label ``y`` is the prediction."""
+    others = logits.scatter(1, y[:, None], float("-inf"))
+    return logits.gather(1, y[:, None]).squeeze(1) - others.amax(dim=1)
 
-    ``step_size`` is on the [0, 1] scale; ``model`` returns logits.
+
+def fmn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, norm: float, steps: int, step_size: float,
+        gamma: float) -> torch.Tensor:
+    """FMN's loop minimising the L2 (``norm=2``) or L∞ norm: untargeted, from the clean image (adv-lib's
+    warm start, with its mid-point search, is not used).
+
+    adv-lib's ``fmn`` for L∞; for L2, the clip to [0, 1] comes before the projection (see ``FMN``).
+    ``step_size`` is on the [0, 1] scale; ``model`` returns logits. Both norms take a step along the
+    gradient normalised to unit L2 norm (as adv-lib and the authors' code do) and measure the
+    linearised distance to the boundary, |loss| / ‖∇‖, in the dual norm (L2 for L2, L1 for L∞).
+    L∞ projects onto the ε-ball and then clips to the box, in adv-lib's order: both are clamps of each
+    pixel to an interval, and the two intervals contain 0, so either order gives the same iterate up
+    to rounding (the L2 reason for clipping first does not arise).
     """
-    from adv_lib.utils.losses import difference_of_logits
-
-    def per_sample(t: torch.Tensor) -> torch.Tensor:
-        return t.view(-1, *[1] * (x.ndim - 1))
-
+    if norm not in (2, float("inf")):
+        raise ValueError(f"norm must be 2 or inf, got {norm!r}")
+    dual = 2 if norm == 2 else 1
     final_step, final_gamma = step_size / 100, 0.001
     delta = torch.zeros_like(x, requires_grad=True)
     eps = torch.full((len(x),), float("inf"), device=x.device)
-    worst_norm = torch.maximum(x, 1 - x).flatten(1).norm(dim=1)
+    worst_norm = torch.maximum(x, 1 - x).flatten(1).norm(p=norm, dim=1)
     best_norm, best_adv = worst_norm.clone(), x.clone()
     found = torch.zeros(len(x), dtype=torch.bool, device=x.device)
     for i in range(steps):
@@ -108,25 +125,30 @@ def fmn_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, step_
         alpha = final_step + (step_size - final_step) * cosine
         gam = final_gamma + (gamma - final_gamma) * cosine
 
-        norm = delta.detach().flatten(1).norm(dim=1)
+        size = delta.detach().flatten(1).norm(p=norm, dim=1)
         logits = model(x + delta)
         loss = -difference_of_logits(logits, y)  # < 0 while the label holds
         (grad,) = torch.autograd.grad(loss.sum(), delta)
         is_adv = logits.argmax(dim=1) != y
-        better = is_adv & (norm < best_norm)
+        better = is_adv & (size < best_norm)
         found |= is_adv
-        best_norm = torch.where(better, norm, best_norm)
-        best_adv = torch.where(per_sample(better), (x + delta).detach(), best_adv)
+        best_norm = torch.where(better, size, best_norm)
+        best_adv = torch.where(per_sample(better, x), (x + delta).detach(), best_adv)
 
-        grad_norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12)
-        to_boundary = loss.detach().abs() / grad_norm
+        to_boundary = loss.detach().abs() / grad.flatten(1).norm(p=dual, dim=1).clamp_min(1e-12)
         eps = torch.where(is_adv, torch.minimum(eps * (1 - gam), best_norm),
-                          torch.where(found, eps * (1 + gam), norm + to_boundary))
+                          torch.where(found, eps * (1 + gam), size + to_boundary))
         eps = torch.minimum(eps, worst_norm)
 
         with torch.no_grad():
-            step = delta + alpha * grad / per_sample(grad_norm)
-            step = (x + step).clamp(0, 1) - x  # into the box first,
-            scale = (eps / step.flatten(1).norm(dim=1).clamp_min(1e-12)).clamp(max=1)
-            delta.copy_(step * per_sample(scale))  # then onto the ε-ball: still in the box
+            grad_norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12)
+            step = torch.addcdiv(delta, grad, per_sample(grad_norm, x), value=alpha)
+            if norm == 2:
+                step = (x + step).clamp(0, 1) - x  # into the box first,
+                scale = (eps / step.flatten(1).norm(dim=1).clamp_min(1e-12)).clamp(max=1)
+                delta.copy_(step * per_sample(scale, x))  # then onto the ε-ball: still in the box
+            else:
+                radius = per_sample(eps, x)
+                step = torch.clamp(step, -radius, radius)  # onto the ε-ball,
+                delta.copy_((x + step).clamp(0, 1) - x)  # then into the box
     return best_adv

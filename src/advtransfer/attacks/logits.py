@@ -1,14 +1,14 @@
-"""The shared adapter of the attacks taken from adv-lib (FMN, DDN, APGD): the project's conventions
-around one call of the library's function.
+"""The shared base of FMN, DDN and APGD-CE: attacks written as a function of a model that returns logits.
 
 ``Attack.__call__`` already runs the model in evaluation mode and passes only the samples it
-classifies correctly; the adapter adds what adv-lib expects and what the project promises:
-- adv-lib's losses take logits. A model whose scores are not logits (CapsNet's capsule lengths) is
-  shown the log of its soft-label (method §1) instead: the same prediction, and cross-entropy on it
-  is the project's ``Attack.loss``.
-- The library's random draws (APGD's random start) come from a generator seeded with ``seed``, the
-  global random state being restored after, so the same attack on the same batch gives the same images.
-- The returned images are clamped to [0, 1] (the library adds δ back to x in floating point).
+classifies correctly; ``LogitsAttack`` adds what these functions expect and what the project promises:
+- Their losses (the logit difference, cross-entropy) take logits. A model whose scores are not logits
+  (CapsNet's capsule lengths) is shown the log of its soft-label (method §1) instead: the same
+  prediction, and cross-entropy on it is the project's ``Attack.loss``.
+- Their random draws (APGD's random start, DDN's direction for a zero gradient) come from torch's
+  generator seeded with ``seed``, the global random state being restored after, so the same attack on
+  the same batch gives the same images.
+- The returned images are clamped to [0, 1] (x + δ, rounded in floating point, can leave it by an ulp).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from advtransfer.softlabels import soft_label
 
 
 class AsLogits(nn.Module):
-    """``model`` with scores that adv-lib can read as logits: log soft-labels unless they are logits."""
+    """``model`` with scores to be read as logits: its log soft-labels unless they are logits."""
 
     def __init__(self, model: nn.Module, output_kind: str):
         super().__init__()
@@ -34,8 +34,8 @@ class AsLogits(nn.Module):
         return soft_label(scores, self.output_kind).clamp_min(1e-30).log()
 
 
-class LibraryAttack(Attack):
-    """An attack whose ``run(model, x, y)`` calls one adv-lib function on correctly classified samples."""
+class LogitsAttack(Attack):
+    """An attack whose ``run(model, x, y)`` is one function of a logits model on correctly classified samples."""
 
     seed: int = 0
 
@@ -53,3 +53,8 @@ class LibraryAttack(Attack):
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+
+def per_sample(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A per-sample tensor (N,) viewed to broadcast against a batch ``like`` (N, C, H, W)."""
+    return t.view(-1, *[1] * (like.ndim - 1))
