@@ -7,10 +7,11 @@ ARGS ?=
 
 .PHONY: setup run report test dry-run lint clean
 
-$(VENV)/.installed: pyproject.toml
+# The tested set of dependencies (envs/constraints.txt) within pyproject.toml's ranges.
+$(VENV)/.installed: pyproject.toml envs/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c envs/constraints.txt -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed

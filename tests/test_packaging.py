@@ -67,3 +67,16 @@ def test_runtime_dependencies_are_ranges_and_the_tested_set_is_pinned():
                 if line and not line.startswith("#"))
     for requirement in PYPROJECT["project"]["dependencies"]:
         assert name(requirement) in {name(p) for p in pins}, f"{requirement} has no pin in envs/constraints.txt"
+
+
+def test_the_conda_environment_pins_the_runtime_dependencies_as_tested():
+    import yaml
+
+    env = yaml.safe_load((ROOT / "envs" / "environment.yaml").read_text())
+    listed = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pins = {name(p.split("==")[0]): p.split("==")[1] for p in
+            (ROOT / "envs" / "constraints.txt").read_text().splitlines() if "==" in p and not p.startswith("#")}
+    assert {name(r) for r in PYPROJECT["project"]["dependencies"]} == {name(p.split("==")[0]) for p in listed}
+    for pinned in listed:
+        package, version = pinned.split("==")
+        assert pins[name(package)] == version, pinned
