@@ -70,20 +70,30 @@ def isomap_panels(panels, class_names: list[str], title: str, max_points: int = 
 
 
 def histogram_panels(panels, class_names: list[str], title: str):
-    """One panel per excluded class: H/n (Raw Zero-Shot) and H'/n (standard) over the other classes (Fig 4)."""
-    fig, axes = _grid(len(panels))
-    for ax, (i, h, h_std, n) in zip(axes, panels):
+    """One panel per excluded class i: H/n (Raw Zero-Shot) and H'/n (standard) over the other classes,
+    AMᵢ in the panel's title (Fig 4). The panels share their y scale and their axis labels (one of
+    each for the figure); constrained layout keeps titles, labels and the legend apart."""
+    n = len(panels)
+    cols = min(5, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.8 * cols, 2.5 * rows + 1.0), sharey=True, squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    rotation = 90 if max(len(c) for c in class_names) > 2 else 0  # long names (Fashion-MNIST) stand upright
+    for ax, (i, h, h_std, count) in zip(axes.flat, panels):
         names = [c for k, c in enumerate(class_names) if k != i]
         pos = np.arange(len(names))
-        ax.bar(pos - 0.2, h / n, width=0.4, label="H (Raw Zero-Shot)")
-        ax.bar(pos + 0.2, h_std / n, width=0.4, label="H' (standard)")
-        ax.set_xticks(pos, names, rotation=90, fontsize=6)
-        ax.set_xlabel("in-distribution class", fontsize=6)
-        ax.set_ylabel("soft-label mass per sample (0–1)", fontsize=6)
-        ax.set_title(f"excluded: {class_names[i]}  AM {np.abs(h_std - h).sum() / n:.3f}", fontsize=8)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
-    fig.suptitle(f"{title}: amalgam histograms", fontsize=10)
+        ax.bar(pos - 0.2, h / count, width=0.4, label="H (Raw Zero-Shot)")
+        ax.bar(pos + 0.2, h_std / count, width=0.4, label="H' (standard)")
+        ax.set_xticks(pos, names, rotation=rotation, fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_title(f"excluded {class_names[i]}: AM {np.abs(h_std - h).sum() / count:.3f}", fontsize=8)
+    fig.supxlabel("in-distribution class (the classes other than the excluded one)", fontsize=8)
+    fig.supylabel("soft-label mass per sample (0–1)", fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
+    fig.suptitle(f"{title}: amalgam histograms per excluded class", fontsize=10)
     return fig
 
 
