@@ -126,9 +126,9 @@ def correlation_figure(rows, table, title: str):
 
 def table1_figure(per_class, table):
     """Table 1 as a figure: per dataset (rows) DBM and AM (columns) of each architecture's vanilla
-    classifiers: the mean with its 95% bootstrap CI (method §5.1) and one point per seed (that seed's
-    mean over the excluded classes). ``table``: Table 1 (its CI columns exist with several seeds;
-    with one seed the CI resamples the classes)."""
+    classifiers: the mean over the excluded classes (and seeds). With several seeds also its 95%
+    bootstrap CI (method §5.1; Table 1's CI columns) and one point per seed (that seed's mean over
+    the excluded classes); with one seed Table 1 has no interval, and the figure draws none."""
     from advtransfer.statistics import bootstrap_ci
     from advtransfer.tables import METRICS, SEED, with_seed
 
@@ -141,8 +141,16 @@ def table1_figure(per_class, table):
             for x, architecture in enumerate(rows["architecture"]):
                 g = vanilla[(vanilla["dataset"] == dataset) & (vanilla["architecture"] == architecture)]
                 by_seed = g.pivot(index=SEED, columns="excluded_class", values=column).dropna(axis=1)
-                mean = float(rows.loc[rows["architecture"] == architecture, f"{column}_mean"].iloc[0])
-                low, high = bootstrap_ci(by_seed.to_numpy())
+                model = rows[rows["architecture"] == architecture].iloc[0]
+                mean = float(model[f"{column}_mean"])
+                if len(by_seed) < 2:
+                    ax.plot([x], [mean], "s", color="black", ms=6,
+                            label="mean over the classes (one seed: no interval)" if x == 0 else None)
+                    continue
+                if f"{column}_ci_low" in model.index:
+                    low, high = float(model[f"{column}_ci_low"]), float(model[f"{column}_ci_high"])
+                else:
+                    low, high = bootstrap_ci(by_seed.to_numpy())
                 ax.errorbar([x], [mean], yerr=[[mean - low], [high - mean]], fmt="s", color="black", ms=6,
                             capsize=4, label="mean, 95% CI" if x == 0 else None)
                 seed_means = by_seed.mean(axis=1)
@@ -150,6 +158,7 @@ def table1_figure(per_class, table):
                         label="one seed" if x == 0 else None)
             ax.set_xticks(range(len(rows)), list(rows["architecture"]))
             ax.set_xlim(-0.5, len(rows) - 0.5)
+            ax.margins(y=0.15)
             ax.set_xlabel("architecture")
             ax.set_ylabel(METRIC_LABELS[metric])
             ax.set_title(f"{dataset}: {metric} (Table 1)")
