@@ -202,39 +202,50 @@ def defence_figure(per_class, dataset: str, path: str | None = None):
     return fig
 
 
-def lots_figure(origins, layers, kinds, panels, origin_names, class_names=None):
-    """Paper 2 Figs 1, 3: per origin a block of columns (the origin, then one per layer), one row per
+LOTS_CAPTION_PT = 8  # the captions under the LOTS figure's images (points: legible at any DPI)
+LOTS_PANEL_IN = 1.45  # the width of one image's column (inches)
+
+
+def lots_figure(origins, layers, kinds, panels, origin_names, class_names=None, architecture=None):
+    """Paper 2 Figs 1, 3: per origin a block of columns (the origin, then one per layer, named as the
+    papers do: ``paper_layer_name``, e.g. conv1 … ip2 for ``architecture`` lenet_caffe), one row per
     kind of image (x⁺, x⁻, targeted LOTS, each with its perturbation). ``panels[layer, kind]`` =
-    (images uint8 (n, C, H, W), captions); perturbations share one colour scale, with a colour bar."""
+    (images uint8 (n, C, H, W), captions); captions are wrapped to their column at
+    ``LOTS_CAPTION_PT``; perturbations share one colour scale, with a colour bar."""
+    from advtransfer.lots.layers import paper_layer_name
+
     n, columns = len(origins), 1 + len(layers)
     x = origins.float().cpu().numpy()
     images = {key: value[0].float().cpu().numpy() for key, value in panels.items()}
     bound = max([1.0] + [float(np.abs(images[key] - x).max()) for key in images])
-    fig, axes = plt.subplots(len(kinds), n * columns, figsize=(1.25 * n * columns, 1.45 * len(kinds) + 0.6),
-                             squeeze=False)
+    captioned = sum("−" not in kind for kind in kinds)  # rows with a caption under each image
+    height = LOTS_PANEL_IN * len(kinds) + 0.55 * captioned + 1.0
+    fig, axes = plt.subplots(len(kinds), n * columns, figsize=(LOTS_PANEL_IN * n * columns, height), squeeze=False,
+                             layout="constrained")
+    chars = int(0.9 * LOTS_PANEL_IN * 72 / (0.6 * LOTS_CAPTION_PT))  # characters on a caption's line
     shown = None
     for i in range(n):
         for r, kind in enumerate(kinds):
             origin_ax = axes[r, i * columns]
             if r == 0:
-                _image(origin_ax, x[i], f"origin: {origin_names[i]}")
+                _image(origin_ax, x[i], f"origin: {origin_names[i]}", chars)
             else:
                 _blank(origin_ax)
             if i == 0:
-                origin_ax.set_ylabel(kind, fontsize=7)
+                origin_ax.set_ylabel(kind, fontsize=9)
             for c, layer in enumerate(layers, start=1):
                 ax = axes[r, i * columns + c]
                 image = images[layer, kind.split(" ")[0]][i]
                 if "−" in kind:
                     shown = _perturbation(ax, image - x[i], bound)
                 else:
-                    _image(ax, image, panels[layer, kind.split(" ")[0]][1][i])
+                    _image(ax, image, panels[layer, kind.split(" ")[0]][1][i], chars)
                 if r == 0:
-                    ax.set_title(layer, fontsize=7)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+                    ax.set_title(paper_layer_name(architecture, layer), fontsize=9)
     if shown is not None:
-        bar = fig.colorbar(shown, ax=axes.ravel().tolist(), orientation="horizontal", fraction=0.03, pad=0.04)
-        bar.set_label("perturbation (0–255 scale)", fontsize=7)
+        bar = fig.colorbar(shown, ax=axes, location="bottom", shrink=0.5, aspect=40)
+        bar.set_label("perturbation (0–255 scale)", fontsize=LOTS_CAPTION_PT)
+        bar.ax.tick_params(labelsize=LOTS_CAPTION_PT)
     return fig
 
 
@@ -245,14 +256,17 @@ def _blank(ax) -> None:
         side.set_visible(False)
 
 
-def _image(ax, image, caption: str) -> None:
-    """An image (C, H, W) on the 0–255 scale, captioned."""
+def _image(ax, image, caption: str, chars: int = 20) -> None:
+    """An image (C, H, W) on the 0–255 scale, captioned below (each line wrapped at ``chars``)."""
+    import textwrap
+
     _blank(ax)
     if image.shape[0] == 1:
         ax.imshow(image[0], cmap="gray", vmin=0, vmax=255)
     else:
         ax.imshow(np.transpose(image, (1, 2, 0)).astype(np.uint8))
-    ax.set_xlabel(caption, fontsize=5)
+    lines = [wrapped for line in caption.split("\n") for wrapped in textwrap.wrap(line, chars) or [""]]
+    ax.set_xlabel("\n".join(lines), fontsize=LOTS_CAPTION_PT, linespacing=1.1)
 
 
 def _perturbation(ax, difference, bound: float):
@@ -335,9 +349,9 @@ def correlation_figures_job(attacks_per_class_csv: str, metrics_per_class_csv: s
                                 f"{dataset}: {attack}"), path)
 
 
-def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str) -> None:
+def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str, architecture: str | None = None) -> None:
     """Paper 2 Figs 1, 3 for the first ``n`` test images; the targeted LOTS image of each goes towards
-    the target image of its runner-up class."""
+    the target image of its runner-up class. ``architecture`` names the layers as the papers do."""
     from advtransfer.lots.job import _load, top_two
     from advtransfer.lots.visualise import visualisation_panels
 
@@ -346,7 +360,7 @@ def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str) -> N
     kinds, panels = visualisation_panels(classifier, images[:n], layers, targets[runner_up], runner_up,
                                          class_names=class_names)
     names = [class_names[p] for p in predicted.tolist()]
-    save(lots_figure(images[:n], layers, kinds, panels, names, class_names), out)
+    save(lots_figure(images[:n], layers, kinds, panels, names, class_names, architecture=architecture), out)
 
 
 def training_curves_job(histories: list[str], excluded: list[str], title: str, out: str) -> None:
