@@ -320,12 +320,39 @@ def test_zero_shot_figures_label_every_axis():
     rng = np.random.default_rng(0)
     names = ["a", "b", "c"]
     z = rng.dirichlet(np.ones(2), size=20)
-    figures = [isomap_panels([(0, z, None), (1, z, None)], names, "t"),
-               histogram_panels([(0, z.sum(0), z.sum(0), 20), (1, z.sum(0), z.sum(0), 20)], names, "t")]
-    for fig in figures:
-        for ax in fig.axes[:2]:
-            assert ax.get_xlabel() and ax.get_ylabel()
-            assert "(" in ax.get_xlabel() + ax.get_ylabel()  # a unit
+    isomap = isomap_panels([(0, z, None), (1, z, None)], names, "t")
+    for ax in isomap.axes[:2]:
+        assert ax.get_xlabel() and ax.get_ylabel()
+        assert "(" in ax.get_xlabel() + ax.get_ylabel()  # a unit
+    histograms = histogram_panels([(0, z.sum(0), z.sum(0), 20), (1, z.sum(0), z.sum(0), 20)], names, "t")
+    # the panels share one label per axis, on the figure
+    assert "class" in histograms.get_supxlabel() and "(0–1)" in histograms.get_supylabel()
+
+
+@pytest.mark.parametrize("names", [[str(c) for c in range(10)],
+                                   ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                    "Sneaker", "Bag", "Ankle boot"]])
+@pytest.mark.parametrize("n_panels", [3, 10])
+def test_histogram_figure_has_no_overlapping_texts(names, n_panels):
+    """Paper 1 Fig 4 with the digits' and Fashion-MNIST's class names: no title, label, tick label or
+    legend entry covers another (their boxes as matplotlib's renderer draws them)."""
+    from advtransfer.figures import histogram_panels
+    from figure_helpers import drawn_texts, overlapping_texts
+
+    rng = np.random.default_rng(1)
+    panels = [(i, rng.random(9) * 50, rng.random(9) * 50, 120) for i in range(n_panels)]
+    fig = histogram_panels(panels, names, "fashion_mnist / convnet")
+    try:
+        assert overlapping_texts(fig) == []
+        titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+        assert len(titles) == n_panels and all(len(t) <= 32 for t in titles)  # short per-panel titles
+        assert titles[1].startswith(f"excluded {names[1]}: AM ")
+        assert min(t.get_fontsize() for t in drawn_texts(fig)) >= 7
+        assert fig.get_layout_engine() is not None  # laid out by matplotlib, not by hand
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
 
 
 def test_pearson_table_rejects_bad_frames():

@@ -410,6 +410,70 @@ def test_visualisation_figure(mnist_lenet, tmp_path):
     assert [ax.get_ylabel() for ax in grid[::3]] == kinds  # each row's kind
 
 
+def test_paper_layer_names():
+    from advtransfer.lots import paper_layer_name
+
+    lenet = [paper_layer_name("lenet_caffe", layer) for layer in ("body.conv1", "body.conv2", "body.ip1", "logits")]
+    assert lenet == ["conv1", "conv2", "ip1", "ip2"]  # paper 2's names: its class scores are ip2
+    assert paper_layer_name("lenet_caffe", "body.ip1.fc") == "ip1.fc"
+    assert [paper_layer_name("convnet", layer) for layer in ("body.10", "logits")] == ["10", "logits"]
+    assert paper_layer_name("mlp", "body.2") == "2" and paper_layer_name(None, "logits") == "logits"
+    assert paper_layer_name("resnet18", "layer4") == "layer4"  # a module outside ``body`` as it is
+
+
+def synthetic_lots_panels(layers=("body.conv1", "body.conv2", "body.ip1", "logits"), n: int = 3, size: int = 28,
+                          names=("Ankle boot", "T-shirt/top", "Sneaker")):
+    """Origins, layers (by default the four LOTS layers of lenet_caffe) and panels as
+    ``visualisation_panels`` gives them (random images; captions as long as real ones get: class
+    names of Fashion-MNIST, a missed target)."""
+    layers = list(layers)
+    kinds = ["x⁺", "x⁺ − x", "x⁻", "x⁻ − x", "LOTS", "LOTS − x"]
+    origins = random_images(n, size)
+    panels = {}
+    for k, layer in enumerate(layers):
+        for j, kind in enumerate(("x⁺", "x⁻", "LOTS")):
+            captions = [f"{names[(i + j) % len(names)]} PASS 0.9{k}\nL2 {143 + 10 * i} L∞ {64 - i}"
+                        + (" (target missed)" if kind == "LOTS" and i == 0 else "") for i in range(n)]
+            panels[layer, kind] = random_images(n, size, seed=10 * k + j + 1), captions
+    return origins, layers, kinds, panels
+
+
+def test_lots_figure_names_layers_as_the_paper_with_legible_captions(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from advtransfer.figures import LOTS_CAPTION_PT
+    from figure_helpers import overlapping_texts
+
+    origins, layers, kinds, panels = synthetic_lots_panels()
+    figure = lots_figure(origins, layers, kinds, panels, ["Ankle boot", "Bag", "Coat"], architecture="lenet_caffe")
+    try:
+        grid = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
+        columns = 3 * (1 + len(layers))
+        titles = [ax.get_title() for ax in grid[:columns]]
+        assert titles == ["", "conv1", "conv2", "ip1", "ip2"] * 3  # not body.conv1 … logits
+        captioned = [ax for ax in grid if ax.get_xlabel()]
+        assert len(captioned) == 3 * (1 + 3 * len(layers))  # the origins, and x⁺, x⁻, LOTS per layer
+        assert LOTS_CAPTION_PT >= 8 and all(ax.xaxis.label.get_fontsize() >= 8 for ax in captioned)
+        # wrapped to the column: no caption line wider than its image, and no two texts overlap
+        figure.canvas.draw()
+        for ax in captioned:
+            assert ax.xaxis.label.get_window_extent().width <= 1.15 * ax.get_window_extent().width, ax.get_xlabel()
+        assert any("\n(target missed)" in ax.get_xlabel() or "\nmissed)" in ax.get_xlabel() for ax in captioned)
+        assert overlapping_texts(figure) == []
+        # legible where it is saved: a caption's line is at least 8 pt (≈ 12 px at the saved 110 DPI)
+        path = tmp_path / "lots.png"
+        save(figure, path, close=False)
+        assert path.stat().st_size > 10_000
+    finally:
+        plt.close(figure)
+    origins, layers, kinds, panels = synthetic_lots_panels(["body.10", "logits"])
+    other = lots_figure(origins, layers, kinds, panels, ["a", "b", "c"], architecture="convnet")
+    try:
+        assert [ax.get_title() for ax in other.axes[:3]] == ["", "10", "logits"]
+    finally:
+        plt.close(other)
+
+
 def test_comparison_rejects_unknown_techniques_and_modes():
     model, x = small_lenet(), random_images(2)
     targets, labels = random_images(10), torch.tensor([0, 1])

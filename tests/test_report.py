@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,12 +25,79 @@ def test_html_page_shows_the_table_and_its_caption():
                           "p_holm": [0.000123456, 0.5], "n": pd.array([10, None], dtype="Int64")})
     page = html_page("Table 1 <test>", "**Lower DBM** = a denser cluster; AM in [0, 2].", [("", table)],
                      source="results/tables/table1.csv")
-    assert "<table>" in page and '<th class="num">dbm_mean</th>' in page and "<td>mlp</td>" in page
+    assert "<table" in page and '<th class="num">dbm_<wbr>mean</th>' in page  # headers break after "_"
+    assert '<td class="key k0 key-end">mlp</td>' in page  # the architecture: the key column
     assert '<td class="num">0.1235</td>' in page and '<td class="num">–</td>' in page  # NaN shown as a dash
     assert '<td class="num">0.000123</td>' in page  # p-values: 3 significant digits
     assert "NA" not in page and '<td class="num">10</td>' in page  # a missing integer is a dash too
     assert "<strong>Lower DBM</strong>" in page  # the caption's reStructuredText rendered
     assert "Table 1 &lt;test&gt;" in page and "results/tables/table1.csv" in page
+
+
+def css_rule(style: str, selector: str) -> str:
+    """The declarations of the first rule of ``style`` whose selector list is ``selector``."""
+    match = re.search(r"(?:^|[}\n])\s*" + re.escape(selector) + r"\s*\{([^}]*)\}", style)
+    assert match, f"no CSS rule for {selector!r}"
+    return match.group(1)
+
+
+def lots_like_table(rows: int = 4) -> pd.DataFrame:
+    """A wide table like paper 2's comparison: key columns (two of them constant), then numbers."""
+    techniques = ["FGS", "FGV", "HC", "LOTS"]
+    table = pd.DataFrame({"dataset": "digits", "architecture": ["mlp", "convnet"] * (rows // 2),
+                          "defence": "vanilla", "technique": (techniques * rows)[:rows], "layer": "-",
+                          "mode": ["untargeted", "targeted"] * (rows // 2), "n_attempts": 54})
+    for column in ["success_rate", "target_rate", "pass_mean", "pass_std", "l2_mean", "l2_std", "linf_mean",
+                   "linf_std", "ci_low", "ci_high", "p_value"]:
+        table[column] = np.linspace(0.1234567, 390.6404, rows)
+    return table
+
+
+def test_a_wide_table_scrolls_in_its_box_with_its_key_columns_fixed():
+    page = html_page("LOTS", "The comparison.", [("", lots_like_table())])
+    style = page[page.index("<style>"):page.index("</style>")]
+    body = page[page.index("<body>"):]
+    # the table scrolls in its own box, with a visible scroll bar
+    assert body.count('<div class="wide">') == 1 and body.index('<div class="wide">') < body.index("<table")
+    wide = css_rule(style, ".wide")
+    assert "overflow: auto" in wide and "max-width: 100%" in wide
+    assert "height: 12px" in css_rule(style, ".wide::-webkit-scrollbar")
+    assert "background" in css_rule(style, ".wide::-webkit-scrollbar-thumb")
+    assert "scrollbar-color" in style  # browsers without ::-webkit-scrollbar
+    # the key columns that vary stay at the left (sticky, opaque); the constant ones scroll away
+    assert "position: sticky" in css_rule(style, ".key") and "background: #fff" in css_rule(style, "th, td")
+    assert "left: var(--l0)" in css_rule(style, ".k0") and "width: var(--w1)" in css_rule(style, ".k1")
+    header = re.search(r"<thead><tr>(.*?)</tr></thead>", body).group(1)
+    classes = {name.replace("_<wbr>", "_"): c for c, name in re.findall(r'<th(?: class="([^"]*)")?>(.*?)</th>', header)}
+    assert classes["dataset"] == "" and classes["defence"] == "" and classes["layer"] == ""
+    assert classes["architecture"].split()[:2] == ["key", "k0"] and classes["technique"].split()[:2] == ["key", "k1"]
+    assert classes["mode"].split()[:2] == ["key", "k2"] and "key-end" in classes["mode"]
+    assert not any("key" in classes[c] for c in ("n_attempts", "l2_mean", "p_value"))
+    offsets = dict(re.findall(r"--(l\d|w\d):([\d.]+)em", re.search(r"<table style=\"([^\"]*)\"", body).group(1)))
+    assert float(offsets["l0"]) == 0 and float(offsets["l1"]) == float(offsets["w0"]) > 4
+    assert float(offsets["l2"]) == pytest.approx(float(offsets["w0"]) + float(offsets["w1"]))
+    assert body.count('class="key k1') == 1 + 4  # the header and every row
+    # a key column beyond the first stays fixed in a window that leaves room to the numbers
+    threshold = int(re.search(r"from(\d+)", classes["technique"]).group(1))
+    assert 20 < threshold < 60 and f"@media (max-width: {threshold}em)" in style
+    # compact: intervals' bounds with 3 decimals, p-values with 3 significant digits
+    assert '<td class="num">0.123</td>' in body and '<td class="num">0.1235</td>' in body
+    assert '<th class="num">ci_<wbr>low</th>' in body
+
+
+def test_key_columns_of_tables_without_known_keys():
+    from advtransfer.report import key_columns
+
+    study = pd.DataFrame({"what": ["preset", "seeds"], "value": ["config.yaml", "0, 1, 2"]})
+    assert [i for i, _ in key_columns(study)] == [0]  # never the last column
+    claims = pd.DataFrame({"statement": ["a", "b"], "n": [1, 2]})
+    assert [i for i, _ in key_columns(claims)] == [0]  # a first text column
+    numbers = pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]})
+    assert key_columns(numbers) == []
+    one_row = pd.DataFrame({"dataset": ["digits"], "architecture": ["mlp"], "dbm": [0.5]})
+    assert [i for i, _ in key_columns(one_row)] == [0]  # nothing varies: the first key column
+    page = html_page("t", "c", [("", numbers)])
+    assert "<table>" in page and "key" not in page[page.index("<body>"):] and "@media" not in page
 
 
 def test_accuracy_table_has_one_row_per_classifier():

@@ -72,6 +72,46 @@ def test_bootstrap_interval_contains_the_mean_and_narrows_with_more_seeds():
     assert bootstrap_ci(draws[0]) == bootstrap_ci(draws[0])  # seeded: the same table on every run
 
 
+@pytest.mark.parametrize("seeds", [[0], [0, 1, 2]])
+def test_table1_figure_draws_an_interval_only_over_several_seeds(seeds):
+    """Table 1 has no interval with one seed: its figure draws the means alone (no error bar, no "95%
+    CI" in the legend); with three seeds each mean has its bootstrap interval, Table 1's, and a point
+    per seed."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.container import ErrorbarContainer
+
+    from advtransfer.figures import table1_figure
+
+    per_class = per_class_rows(seeds)
+    table = table1(per_class)
+    fig = table1_figure(per_class, table)
+    try:
+        axes = fig.axes
+        assert [ax.get_title() for ax in axes] == ["digits: DBM (Table 1)", "digits: AM (Table 1)"]
+        legend = [t.get_text() for t in axes[0].get_legend().get_texts()]
+        for ax, column in zip(axes, ("dbm", "am")):
+            bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+            lines = [c for c in ax.collections if isinstance(c, LineCollection)]
+            means = [line for line in ax.lines if line.get_marker() == "s"]
+            if len(seeds) == 1:
+                assert bars == [] and lines == []
+                assert [float(line.get_ydata()[0]) for line in means] == pytest.approx(table[f"{column}_mean"])
+            else:
+                assert len(bars) == len(table) and len(lines) == len(table)
+                for bar, (_, row) in zip(bars, table.iterrows()):
+                    (low, high), = [segment[:, 1] for segment in bar.lines[2][0].get_segments()]
+                    assert (low, high) == pytest.approx((row[f"{column}_ci_low"], row[f"{column}_ci_high"]))
+                seed_points = [line for line in ax.lines if line.get_marker() == "o"]
+                assert [len(line.get_ydata()) for line in seed_points] == [3] * len(table)
+        if len(seeds) == 1:
+            assert not any("CI" in text for text in legend) and "one seed" not in legend
+        else:
+            assert sorted(legend) == ["mean, 95% CI", "one seed"]
+    finally:
+        plt.close(fig)
+
+
 def test_table2_pairs_on_architecture_class_and_seed():
     per_class = per_class_rows([0, 1], defences=("vanilla", "label_smoothing"), shift=0.05)
     row = table2(per_class).query("architecture == 'mlp' and metric == 'DBM'").iloc[0]

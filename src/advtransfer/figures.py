@@ -70,20 +70,30 @@ def isomap_panels(panels, class_names: list[str], title: str, max_points: int = 
 
 
 def histogram_panels(panels, class_names: list[str], title: str):
-    """One panel per excluded class: H/n (Raw Zero-Shot) and H'/n (standard) over the other classes (Fig 4)."""
-    fig, axes = _grid(len(panels))
-    for ax, (i, h, h_std, n) in zip(axes, panels):
+    """One panel per excluded class i: H/n (Raw Zero-Shot) and H'/n (standard) over the other classes,
+    AMᵢ in the panel's title (Fig 4). The panels share their y scale and their axis labels (one of
+    each for the figure); constrained layout keeps titles, labels and the legend apart."""
+    n = len(panels)
+    cols = min(5, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.8 * cols, 2.5 * rows + 1.0), sharey=True, squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    rotation = 90 if max(len(c) for c in class_names) > 2 else 0  # long names (Fashion-MNIST) stand upright
+    for ax, (i, h, h_std, count) in zip(axes.flat, panels):
         names = [c for k, c in enumerate(class_names) if k != i]
         pos = np.arange(len(names))
-        ax.bar(pos - 0.2, h / n, width=0.4, label="H (Raw Zero-Shot)")
-        ax.bar(pos + 0.2, h_std / n, width=0.4, label="H' (standard)")
-        ax.set_xticks(pos, names, rotation=90, fontsize=6)
-        ax.set_xlabel("in-distribution class", fontsize=6)
-        ax.set_ylabel("soft-label mass per sample (0–1)", fontsize=6)
-        ax.set_title(f"excluded: {class_names[i]}  AM {np.abs(h_std - h).sum() / n:.3f}", fontsize=8)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
-    fig.suptitle(f"{title}: amalgam histograms", fontsize=10)
+        ax.bar(pos - 0.2, h / count, width=0.4, label="H (Raw Zero-Shot)")
+        ax.bar(pos + 0.2, h_std / count, width=0.4, label="H' (standard)")
+        ax.set_xticks(pos, names, rotation=rotation, fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_title(f"excluded {class_names[i]}: AM {np.abs(h_std - h).sum() / count:.3f}", fontsize=8)
+    fig.supxlabel("in-distribution class (the classes other than the excluded one)", fontsize=8)
+    fig.supylabel("soft-label mass per sample (0–1)", fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
+    fig.suptitle(f"{title}: amalgam histograms per excluded class", fontsize=10)
     return fig
 
 
@@ -116,9 +126,9 @@ def correlation_figure(rows, table, title: str):
 
 def table1_figure(per_class, table):
     """Table 1 as a figure: per dataset (rows) DBM and AM (columns) of each architecture's vanilla
-    classifiers: the mean with its 95% bootstrap CI (method §5.1) and one point per seed (that seed's
-    mean over the excluded classes). ``table``: Table 1 (its CI columns exist with several seeds;
-    with one seed the CI resamples the classes)."""
+    classifiers: the mean over the excluded classes (and seeds). With several seeds also its 95%
+    bootstrap CI (method §5.1; Table 1's CI columns) and one point per seed (that seed's mean over
+    the excluded classes); with one seed Table 1 has no interval, and the figure draws none."""
     from advtransfer.statistics import bootstrap_ci
     from advtransfer.tables import METRICS, SEED, with_seed
 
@@ -131,8 +141,16 @@ def table1_figure(per_class, table):
             for x, architecture in enumerate(rows["architecture"]):
                 g = vanilla[(vanilla["dataset"] == dataset) & (vanilla["architecture"] == architecture)]
                 by_seed = g.pivot(index=SEED, columns="excluded_class", values=column).dropna(axis=1)
-                mean = float(rows.loc[rows["architecture"] == architecture, f"{column}_mean"].iloc[0])
-                low, high = bootstrap_ci(by_seed.to_numpy())
+                model = rows[rows["architecture"] == architecture].iloc[0]
+                mean = float(model[f"{column}_mean"])
+                if len(by_seed) < 2:
+                    ax.plot([x], [mean], "s", color="black", ms=6,
+                            label="mean over the classes (one seed: no interval)" if x == 0 else None)
+                    continue
+                if f"{column}_ci_low" in model.index:
+                    low, high = float(model[f"{column}_ci_low"]), float(model[f"{column}_ci_high"])
+                else:
+                    low, high = bootstrap_ci(by_seed.to_numpy())
                 ax.errorbar([x], [mean], yerr=[[mean - low], [high - mean]], fmt="s", color="black", ms=6,
                             capsize=4, label="mean, 95% CI" if x == 0 else None)
                 seed_means = by_seed.mean(axis=1)
@@ -140,6 +158,7 @@ def table1_figure(per_class, table):
                         label="one seed" if x == 0 else None)
             ax.set_xticks(range(len(rows)), list(rows["architecture"]))
             ax.set_xlim(-0.5, len(rows) - 0.5)
+            ax.margins(y=0.15)
             ax.set_xlabel("architecture")
             ax.set_ylabel(METRIC_LABELS[metric])
             ax.set_title(f"{dataset}: {metric} (Table 1)")
@@ -183,39 +202,50 @@ def defence_figure(per_class, dataset: str, path: str | None = None):
     return fig
 
 
-def lots_figure(origins, layers, kinds, panels, origin_names, class_names=None):
-    """Paper 2 Figs 1, 3: per origin a block of columns (the origin, then one per layer), one row per
+LOTS_CAPTION_PT = 8  # the captions under the LOTS figure's images (points: legible at any DPI)
+LOTS_PANEL_IN = 1.45  # the width of one image's column (inches)
+
+
+def lots_figure(origins, layers, kinds, panels, origin_names, class_names=None, architecture=None):
+    """Paper 2 Figs 1, 3: per origin a block of columns (the origin, then one per layer, named as the
+    papers do: ``paper_layer_name``, e.g. conv1 … ip2 for ``architecture`` lenet_caffe), one row per
     kind of image (x⁺, x⁻, targeted LOTS, each with its perturbation). ``panels[layer, kind]`` =
-    (images uint8 (n, C, H, W), captions); perturbations share one colour scale, with a colour bar."""
+    (images uint8 (n, C, H, W), captions); captions are wrapped to their column at
+    ``LOTS_CAPTION_PT``; perturbations share one colour scale, with a colour bar."""
+    from advtransfer.lots.layers import paper_layer_name
+
     n, columns = len(origins), 1 + len(layers)
     x = origins.float().cpu().numpy()
     images = {key: value[0].float().cpu().numpy() for key, value in panels.items()}
     bound = max([1.0] + [float(np.abs(images[key] - x).max()) for key in images])
-    fig, axes = plt.subplots(len(kinds), n * columns, figsize=(1.25 * n * columns, 1.45 * len(kinds) + 0.6),
-                             squeeze=False)
+    captioned = sum("−" not in kind for kind in kinds)  # rows with a caption under each image
+    height = LOTS_PANEL_IN * len(kinds) + 0.55 * captioned + 1.0
+    fig, axes = plt.subplots(len(kinds), n * columns, figsize=(LOTS_PANEL_IN * n * columns, height), squeeze=False,
+                             layout="constrained")
+    chars = int(0.9 * LOTS_PANEL_IN * 72 / (0.6 * LOTS_CAPTION_PT))  # characters on a caption's line
     shown = None
     for i in range(n):
         for r, kind in enumerate(kinds):
             origin_ax = axes[r, i * columns]
             if r == 0:
-                _image(origin_ax, x[i], f"origin: {origin_names[i]}")
+                _image(origin_ax, x[i], f"origin: {origin_names[i]}", chars)
             else:
                 _blank(origin_ax)
             if i == 0:
-                origin_ax.set_ylabel(kind, fontsize=7)
+                origin_ax.set_ylabel(kind, fontsize=9)
             for c, layer in enumerate(layers, start=1):
                 ax = axes[r, i * columns + c]
                 image = images[layer, kind.split(" ")[0]][i]
                 if "−" in kind:
                     shown = _perturbation(ax, image - x[i], bound)
                 else:
-                    _image(ax, image, panels[layer, kind.split(" ")[0]][1][i])
+                    _image(ax, image, panels[layer, kind.split(" ")[0]][1][i], chars)
                 if r == 0:
-                    ax.set_title(layer, fontsize=7)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+                    ax.set_title(paper_layer_name(architecture, layer), fontsize=9)
     if shown is not None:
-        bar = fig.colorbar(shown, ax=axes.ravel().tolist(), orientation="horizontal", fraction=0.03, pad=0.04)
-        bar.set_label("perturbation (0–255 scale)", fontsize=7)
+        bar = fig.colorbar(shown, ax=axes, location="bottom", shrink=0.5, aspect=40)
+        bar.set_label("perturbation (0–255 scale)", fontsize=LOTS_CAPTION_PT)
+        bar.ax.tick_params(labelsize=LOTS_CAPTION_PT)
     return fig
 
 
@@ -226,14 +256,17 @@ def _blank(ax) -> None:
         side.set_visible(False)
 
 
-def _image(ax, image, caption: str) -> None:
-    """An image (C, H, W) on the 0–255 scale, captioned."""
+def _image(ax, image, caption: str, chars: int = 20) -> None:
+    """An image (C, H, W) on the 0–255 scale, captioned below (each line wrapped at ``chars``)."""
+    import textwrap
+
     _blank(ax)
     if image.shape[0] == 1:
         ax.imshow(image[0], cmap="gray", vmin=0, vmax=255)
     else:
         ax.imshow(np.transpose(image, (1, 2, 0)).astype(np.uint8))
-    ax.set_xlabel(caption, fontsize=5)
+    lines = [wrapped for line in caption.split("\n") for wrapped in textwrap.wrap(line, chars) or [""]]
+    ax.set_xlabel("\n".join(lines), fontsize=LOTS_CAPTION_PT, linespacing=1.1)
 
 
 def _perturbation(ax, difference, bound: float):
@@ -316,9 +349,9 @@ def correlation_figures_job(attacks_per_class_csv: str, metrics_per_class_csv: s
                                 f"{dataset}: {attack}"), path)
 
 
-def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str) -> None:
+def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str, architecture: str | None = None) -> None:
     """Paper 2 Figs 1, 3 for the first ``n`` test images; the targeted LOTS image of each goes towards
-    the target image of its runner-up class."""
+    the target image of its runner-up class. ``architecture`` names the layers as the papers do."""
     from advtransfer.lots.job import _load, top_two
     from advtransfer.lots.visualise import visualisation_panels
 
@@ -327,7 +360,7 @@ def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str) -> N
     kinds, panels = visualisation_panels(classifier, images[:n], layers, targets[runner_up], runner_up,
                                          class_names=class_names)
     names = [class_names[p] for p in predicted.tolist()]
-    save(lots_figure(images[:n], layers, kinds, panels, names, class_names), out)
+    save(lots_figure(images[:n], layers, kinds, panels, names, class_names, architecture=architecture), out)
 
 
 def training_curves_job(histories: list[str], excluded: list[str], title: str, out: str) -> None:

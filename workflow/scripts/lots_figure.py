@@ -3,4 +3,5 @@ from advtransfer.jobs import job
 
 p = snakemake.params
 with job(snakemake):
-    lots_figure_job(p.data, snakemake.input.model, p.layers, p.n, snakemake.output[0])
+    lots_figure_job(p.data, snakemake.input.model, p.layers, p.n, snakemake.output[0],
+                    architecture=snakemake.wildcards.architecture)

@@ -1,6 +1,6 @@
 """LOTS, layerwise origin-target synthesis (paper 2, method §4), and the techniques it is compared with.
 
-- ``layers``: f⁽ˡ⁾(x) by module name (``layer_names``, ``LayerFeatures``).
+- ``layers``: f⁽ˡ⁾(x) by module name (``layer_names``, ``LayerFeatures``; ``paper_layer_name``: as the papers name it).
 - ``direction``: the LOTS, FGS, FGV, hot/cold and visualisation directions.
 - ``search``: the paper's line search and step-and-adjust (iterative) LOTS.
 - ``comparison``: paper 2's comparison of FGS, FGV, HC and LOTS.
@@ -14,7 +14,7 @@ _EXPORTS = {
                    "lots_comparison"],
     "direction": ["fgs_direction", "fgv_direction", "hot_cold_direction", "input_gradient", "lots_direction",
                   "unit_linf", "visualisation_direction"],
-    "layers": ["OUTPUT", "LayerFeatures", "eval_mode", "layer_features", "layer_names", "predict"],
+    "layers": ["OUTPUT", "LayerFeatures", "eval_mode", "layer_features", "layer_names", "paper_layer_name", "predict"],
     "search": ["DEFAULT_LIMIT", "DEFAULT_MAX_STEPS", "AttackResult", "iterative_lots", "line_search",
                "saturation_eps", "step_and_adjust"],
 }

@@ -19,6 +19,21 @@ OUTPUT = "logits"
 CHANNELS_LAST = True
 
 
+# The architectures whose layers have names in the papers, and their name of ``OUTPUT`` (the class
+# scores): paper 2's Caffe LeNet names its last layer ip2.
+PAPER_OUTPUT_NAMES = {"lenet_caffe": "ip2"}
+BODY = "body."  # the prefix of a ``Classifier``'s own modules (its ``body``)
+
+
+def paper_layer_name(architecture: str | None, layer: str) -> str:
+    """A layer's name as the papers write it, for figures and tables: a ``Classifier``'s module path
+    without ``body.`` (``body.conv1`` → conv1, ``body.10`` → 10), and ``OUTPUT`` as the
+    architecture's last layer where the paper names it (lenet_caffe: ip2), else ``logits``."""
+    if layer == OUTPUT:
+        return PAPER_OUTPUT_NAMES.get(architecture or "", OUTPUT)
+    return layer[len(BODY):] if layer.startswith(BODY) else layer
+
+
 def layer_names(model: nn.Module) -> list[str]:
     """The usable layer names of ``model``: its named modules in order, then ``OUTPUT``."""
     names = [name for name, _ in model.named_modules() if name]
