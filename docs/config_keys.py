@@ -31,7 +31,8 @@ def rows(node: dict, defs: dict, prefix: str) -> list[tuple[str, str, str, str]]
     for key, child in node.get("properties", {}).items():
         resolved = defs.get(child["$ref"].rsplit("/", 1)[-1], {}) if "$ref" in child else child
         default = child.get("default", resolved.get("default"))
-        shown = "" if default is None or default == {} else f"`{yaml.safe_dump(default, default_flow_style=True).strip().removesuffix('...').strip()}`"
+        text = yaml.safe_dump(default, default_flow_style=True).strip().removesuffix("...").strip()
+        shown = "" if default is None or default == {} else f"`{text}`"
         description = child.get("description") or resolved.get("description", "")
         out.append((f"`{prefix}{key}`", kind(child, defs), shown, description))
         out += rows(resolved, defs, f"{prefix}{key}.")
