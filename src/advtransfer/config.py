@@ -19,9 +19,8 @@ import sys
 from pathlib import Path
 
 from advtransfer import catalog, own, study
+from advtransfer.constants import NO_LAYER, OUTPUT_LAYER
 from advtransfer.recipe import TrainRecipe
-
-OUTPUT_LAYER = "logits"  # advtransfer.lots.layers.OUTPUT, every classifier's last layer
 
 
 class ConfigError(ValueError):
@@ -293,7 +292,7 @@ def _check_layers(config: dict, shapes: dict) -> None:
             for defence in study.defences(config, dataset, architecture):
                 checks += [(f"defence_params.{defence}.layers ({dataset}/{architecture})", layer)
                            for layer in (study.example_source(e)[1] for e in
-                                         study.example_sets(config, dataset, defence)) if layer != "-"]
+                                         study.example_sets(config, dataset, defence)) if layer != NO_LAYER]
             checks = [(key, layer) for key, layer in checks if layer != OUTPUT_LAYER]
             model = _stand_in(architecture, study.num_classes(config, dataset), shapes[dataset],
                               study.own_model(config, dataset, architecture)) if checks else None

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from advtransfer.constants import PIXEL_MAX  # noqa: E402
 from advtransfer.io import atomic_path, wrote  # noqa: E402
 
 MEAN_L2_LABEL = "Mean L2 (0–255 scale)"
@@ -262,7 +263,7 @@ def _image(ax, image, caption: str, chars: int = 20) -> None:
 
     _blank(ax)
     if image.shape[0] == 1:
-        ax.imshow(image[0], cmap="gray", vmin=0, vmax=255)
+        ax.imshow(image[0], cmap="gray", vmin=0, vmax=PIXEL_MAX)
     else:
         ax.imshow(np.transpose(image, (1, 2, 0)).astype(np.uint8))
     lines = [wrapped for line in caption.split("\n") for wrapped in textwrap.wrap(line, chars) or [""]]

@@ -16,6 +16,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from advtransfer.constants import PAPER2_MODE
+
 NOT_PRODUCED = "not produced by this preset"
 HOLDS, FAILS, WEAK = "holds", "does not hold", "holds in direction only (not significant)"
 NOT_RESOLVED = "not resolved (the difference is inside the seeds' spread)"
@@ -31,10 +33,6 @@ PAPER2_LENET = {
     "HC": (99.92, 0.7269, 596.0, 117.5),
     "LOTS": (99.56, 0.6561, 1004.0, 170.0),
 }
-# Paper 2's success criterion (section 4, method §4.5): "the percentage of all attempts the particular
-# technique can produce a perturbation which changes the classification". HC and LOTS move towards a
-# target class; their attempts count as successes when the class changes (the "untargeted" mode).
-PAPER2_MODE = {"FGS": "untargeted", "FGV": "untargeted", "HC": "untargeted", "LOTS": "untargeted"}
 QUANTITIES = [("success rate (%)", "success_rate", 100.0), ("PASS", "pass_mean", 1.0),
               ("L2 (0–255)", "l2_mean", 1.0), ("L∞ (0–255)", "linf_mean", 1.0)]
 PAPER2_COLUMNS = ["quantity", "technique", "layer", "mode", "n_attempts", "paper", "ours", "note"]

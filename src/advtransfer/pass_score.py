@@ -24,10 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
+from advtransfer.constants import PIXEL_MAX
+
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
-C1 = (0.01 * 255) ** 2
-C2 = (0.03 * 255) ** 2
+C1 = (0.01 * PIXEL_MAX) ** 2
+C2 = (0.03 * PIXEL_MAX) ** 2
 
 # ECC settings (our choice). The criterion: at most 100 iterations or a correlation gain below
 # 1e-5. gaussFiltSize 1 means no pre-smoothing, as findTransformECC worked before OpenCV 4.1 (when
@@ -43,7 +45,7 @@ def _as_image(image, name: str) -> np.ndarray:
     if x.ndim not in (2, 3):
         raise ValueError(f"{name} must be one image (H, W) or (H, W, C), got shape {x.shape}")
     x = x.astype(np.float32)
-    if x.size and (x.min() < 0 or x.max() > 255):
+    if x.size and (x.min() < 0 or x.max() > PIXEL_MAX):
         raise ValueError(f"{name} must be on the 0–255 scale, got values in [{x.min()}, {x.max()}]")
     return x
 

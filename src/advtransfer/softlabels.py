@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import torch
 
+from advtransfer.constants import LENGTHS, LOGITS
 
-def soft_label(scores: torch.Tensor, output_kind: str = "logits") -> torch.Tensor:
+
+def soft_label(scores: torch.Tensor, output_kind: str = LOGITS) -> torch.Tensor:
     """Soft-labels of a batch of class scores, shape (B, K) → (B, K), rows summing to 1."""
     if scores.ndim != 2:
         raise ValueError(f"scores must have shape (batch, classes), got {tuple(scores.shape)}")
-    if output_kind == "logits":
+    if output_kind == LOGITS:
         return torch.softmax(scores.float(), dim=1)
-    if output_kind == "lengths":
+    if output_kind == LENGTHS:
         if (scores < 0).any():
             raise ValueError("capsule lengths must be non-negative")
         total = scores.float().sum(dim=1, keepdim=True)
         uniform = torch.full_like(scores, 1.0 / scores.shape[1], dtype=torch.float32)
         return torch.where(total > 0, scores.float() / total.clamp_min(1e-30), uniform)
-    raise ValueError(f"unknown output kind {output_kind!r}; known: logits, lengths")
+    raise ValueError(f"unknown output kind {output_kind!r}; known: {LOGITS}, {LENGTHS}")
 
 
-def soft_label_without(scores: torch.Tensor, excluded: int, output_kind: str = "logits") -> torch.Tensor:
+def soft_label_without(scores: torch.Tensor, excluded: int, output_kind: str = LOGITS) -> torch.Tensor:
     """z'ⱼ of method §1: the soft-label with entry ``excluded`` removed and renormalised.
 
     Equal to p₋ᵢ / (1 − pᵢ); computed from the scores with column ``excluded`` dropped, which stays

@@ -8,9 +8,7 @@ jobs it changes.
 from __future__ import annotations
 
 from advtransfer import catalog, own
-
-STANDARD = "none"  # the excluded-class wildcard of the standard (all-class) classifier
-OUTPUT_LAYER = "logits"  # every classifier's last layer (advtransfer.lots.layers.OUTPUT)
+from advtransfer.constants import FINETUNING, FINETUNING_LAYERS, FINETUNING_TECHNIQUE, NO_LAYER, OUTPUT_LAYER, STANDARD
 
 
 def dataset_cfg(config: dict, dataset: str) -> dict:
@@ -133,8 +131,8 @@ def defence_params(config: dict, defence: str, dataset: str | None = None) -> di
 # LOTS adversarial training and adversarial fine-tuning (method §4) start from the vanilla
 # classifier of the same excluded class.
 FINE_TUNED = {"lots_at": "vanilla", "adversarial_finetuning": "vanilla"}
-FINETUNING = "adversarial_finetuning"  # fine-tunes on stored adversarial examples (method §4.10)
-FINETUNING_DEFAULTS = {"technique": "LOTS", "layers": [OUTPUT_LAYER]}  # its technique and LOTS layers
+# its technique and LOTS layers when the config gives none
+FINETUNING_DEFAULTS = {"technique": FINETUNING_TECHNIQUE, "layers": list(FINETUNING_LAYERS)}
 
 
 def base_defence(config: dict, defence: str, dataset: str | None = None) -> str | None:
@@ -156,7 +154,7 @@ def example_sets(config: dict, dataset: str, defence: str) -> list[str]:
 def example_source(name: str) -> tuple[str, str]:
     """(technique, layer) of an example set named by ``example_sets`` (layer "-" without one)."""
     technique, _, layer = name.partition("_")
-    return technique.upper(), layer or "-"
+    return technique.upper(), layer or NO_LAYER
 
 
 def finetuning_datasets(config: dict) -> list[str]:

@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 
 from advtransfer.catalog import TECHNIQUES
+from advtransfer.constants import PAPER2_MODE, STANDARD
 from advtransfer.io import write_table
-from advtransfer.paper import PAPER2_MODE
 from advtransfer.statistics import bootstrap_ci, holm, mean, paired_test, pearson, std
-from advtransfer.study import STANDARD
 
 SEED = "seed"  # the replicate seed of a row (method §5.1)
 PER_CLASS_KEYS = ["dataset", "architecture", "defence", SEED, "excluded_class"]
@@ -293,7 +292,7 @@ def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: s
 # -- paper 2's Table 1 ------------------------------------------------------------------------------
 
 # The attempts of each technique in paper 2's Table 1 (method §4.10): those of paper 2's success
-# criterion (``paper.PAPER2_MODE``); LOTS pooled over the configured layers.
+# criterion (``constants.PAPER2_MODE``); LOTS pooled over the configured layers.
 PAPER2_STATS = ["success_rate", "pass_mean", "pass_std", "l2_mean", "l2_std", "linf_mean", "linf_std"]
 TARGETED_TECHNIQUES = ("HC", "LOTS")  # they also have a target_rate: the share that reached the target
 
@@ -308,7 +307,7 @@ def paper2_columns() -> list[str]:
 def paper2_table1(attempts: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
     """Paper 2's Table 1 (method §4.10): one row per model and seed of ``errors`` (dataset,
     architecture, defence, seed, test_error), vanilla first; per technique the success rate and
-    mean ± std of PASS, L2 and L∞ over the successful attempts in the modes of ``paper.PAPER2_MODE``
+    mean ± std of PASS, L2 and L∞ over the successful attempts in the modes of ``constants.PAPER2_MODE``
     on that model (NaN: none); for HC and LOTS also the target rate."""
     attempts, errors = with_seed(attempts), with_seed(errors)
     keys = MODEL_KEYS + [SEED]

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from advtransfer.constants import EVAL_BATCH
 from advtransfer.io import atomic_path, write_table, wrote
 from advtransfer.metrics import am, dbm
-
-EVAL_BATCH = 512
 
 
 def soft_labels_job(data: dict, zero_shot_model: str, standard_model: str, excluded: int, out: str) -> None:

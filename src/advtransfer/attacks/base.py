@@ -23,9 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from advtransfer.constants import LOGITS, NLL_FLOOR, PIXEL_MAX
 from advtransfer.softlabels import soft_label
-
-PIXEL_MAX = 255.0
 
 
 def to_unit_scale(value: float) -> float:
@@ -62,7 +61,7 @@ class Attack:
         if not isinstance(model, nn.Module):
             raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.model = model
-        self.output_kind = getattr(model, "output_kind", "logits")
+        self.output_kind = getattr(model, "output_kind", LOGITS)
 
     def __repr__(self) -> str:
         hidden = ("model", "output_kind", "generator")
@@ -124,10 +123,10 @@ class Attack:
 
     def loss(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Per-sample cross-entropy of the soft-label (method §1) and the true label."""
-        if self.output_kind == "logits":
+        if self.output_kind == LOGITS:
             return F.cross_entropy(scores, y, reduction="none")
         p = soft_label(scores, self.output_kind).gather(1, y[:, None]).squeeze(1)
-        return -torch.log(p.clamp_min(1e-30))
+        return -torch.log(p.clamp_min(NLL_FLOOR))
 
     def _check_inputs(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if not torch.is_tensor(images) or images.ndim != 4 or not images.is_floating_point():

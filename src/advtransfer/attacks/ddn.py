@@ -18,6 +18,7 @@ from torch.nn import functional as F
 from advtransfer.attacks import ATTACKS
 from advtransfer.attacks.base import check_flag, check_number, to_unit_scale
 from advtransfer.attacks.logits import LogitsAttack, per_sample
+from advtransfer.constants import PIXEL_MAX
 
 
 @ATTACKS.register("ddn")
@@ -47,7 +48,7 @@ class DDN(LogitsAttack):
         >>> adv_images = attack(images, labels)
     """
 
-    def __init__(self, model: nn.Module, max_iter: int = 100, gamma: float = 0.05, init_norm: float = 255.0,
+    def __init__(self, model: nn.Module, max_iter: int = 100, gamma: float = 0.05, init_norm: float = float(PIXEL_MAX),
                  quantize: bool = True):
         super().__init__(model)
         check_number("max_iter", max_iter, integer=True)

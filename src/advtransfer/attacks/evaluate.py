@@ -16,8 +16,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from advtransfer.attacks.base import PIXEL_MAX, Attack
+from advtransfer.attacks.base import Attack
 from advtransfer.catalog import SAMPLE_COLUMNS
+from advtransfer.constants import PIXEL_MAX
 from advtransfer.data import to_float
 
 

@@ -19,6 +19,7 @@ from torch import nn
 from advtransfer.attacks import ATTACKS
 from advtransfer.attacks.base import check_number, to_unit_scale
 from advtransfer.attacks.logits import LogitsAttack, per_sample
+from advtransfer.constants import PIXEL_MAX
 
 
 class FMN(LogitsAttack):
@@ -59,7 +60,7 @@ class FMN(LogitsAttack):
 
     norm: float = 2
 
-    def __init__(self, model: nn.Module, max_iter: int = 100, step_size: float = 255.0, gamma: float = 0.05):
+    def __init__(self, model: nn.Module, max_iter: int = 100, step_size: float = float(PIXEL_MAX), gamma: float = 0.05):
         super().__init__(model)
         check_number("max_iter", max_iter, integer=True)
         check_number("step_size", step_size)

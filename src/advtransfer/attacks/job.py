@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from advtransfer.constants import EVAL_BATCH, PIXEL_MAX
 from advtransfer.io import atomic_path, write_table, wrote
 
 KEYS = ["dataset", "architecture", "defence", "attack"]
@@ -47,11 +48,11 @@ def first_test_images(splits, n: int):
     import torch
 
     xs, ys, have = [], [], 0
-    for x, y in splits.test_loader(None, 512):
+    for x, y in splits.test_loader(None, EVAL_BATCH):
         xs.append(x)
         ys.append(y)
         have += len(y)
         if have >= n:
             break
-    images = (torch.cat(xs)[:n] * 255).round().to(torch.uint8)
+    images = (torch.cat(xs)[:n] * PIXEL_MAX).round().to(torch.uint8)
     return images, torch.cat(ys)[:n]

@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from advtransfer.attacks import ATTACKS
-from advtransfer.attacks.base import PIXEL_MAX, Attack, check_number
+from advtransfer.attacks.base import Attack, check_number
+from advtransfer.constants import PIXEL_MAX
 from advtransfer.lots.direction import fgs_direction, fgv_direction, hot_cold_direction, lots_direction
 from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features
 from advtransfer.lots.search import DEFAULT_LIMIT, line_search

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from advtransfer.attacks.base import Attack
+from advtransfer.constants import LOGITS, NLL_FLOOR
 from advtransfer.softlabels import soft_label
 
 
@@ -29,9 +30,9 @@ class AsLogits(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scores = self.model(x)
-        if self.output_kind == "logits":
+        if self.output_kind == LOGITS:
             return scores
-        return soft_label(scores, self.output_kind).clamp_min(1e-30).log()
+        return soft_label(scores, self.output_kind).clamp_min(NLL_FLOOR).log()
 
 
 class LogitsAttack(Attack):

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, Sampler, SequentialSampler
 
 from advtransfer import catalog
+from advtransfer.constants import PIXEL_MAX, shuffle_seed
 from advtransfer.own import DATA_MODULE
 from advtransfer.registry import Registry
 
@@ -31,7 +32,7 @@ class DatasetNotFoundError(FileNotFoundError):
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
     """uint8 pixels 0–255 → float in [0, 1], the scale every classifier takes."""
-    return x.float().div(255)  # not in place: float inputs (Gaussian augmentation) must stay intact
+    return x.float().div(PIXEL_MAX)  # not in place: float inputs (Gaussian augmentation) must stay intact
 
 
 def shuffled_sampler(dataset: Dataset, seed: int = 0, rank: int = 0, world_size: int = 1) -> DistributedSampler:
@@ -41,8 +42,8 @@ def shuffled_sampler(dataset: Dataset, seed: int = 0, rank: int = 0, world_size:
     start of each epoch, gives a resumed run the order of an uninterrupted one. The share is
     len // world_size samples; the remainder is left out of that epoch.
     """
-    # seeds spaced apart: DistributedSampler shuffles with seed + epoch
-    return DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed * 100_003,
+    # seeds spaced apart (constants.shuffle_seed): DistributedSampler shuffles with seed + epoch
+    return DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=shuffle_seed(seed),
                               drop_last=True)
 
 
@@ -63,7 +64,7 @@ class PassesSampler(DistributedSampler):
     """
 
     def __init__(self, dataset: Dataset, samples: int, seed: int = 0, rank: int = 0, world_size: int = 1):
-        super().__init__(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed * 100_003,
+        super().__init__(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=shuffle_seed(seed),
                          drop_last=True)
         if samples < 1 or self.num_samples < 1:
             raise ValueError(f"an epoch of {samples} samples from a share of {self.num_samples} (≥ 1 each)")
@@ -271,7 +272,7 @@ class ImageSplits(Splits):
 
     def channel_stats(self) -> tuple[list[float], list[float]]:
         """Per-channel mean and std of the training images on the [0, 1] scale."""
-        x = self.train_x.float().div_(255)
+        x = self.train_x.float().div_(PIXEL_MAX)
         return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).clamp_min(1e-6).tolist()
 
     def limit(self, train: int | None = None, test: int | None = None) -> "ImageSplits":

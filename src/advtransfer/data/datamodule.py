@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import lightning as L
 
+from advtransfer.constants import TEST_PASS_MIN_BATCH
 from advtransfer.data import Splits, TensorImages
 
 
@@ -35,7 +36,7 @@ class TrainingData(L.LightningDataModule):
         return self._placed(loader)
 
     def val_dataloader(self):
-        return self._placed(self.splits.test_loader(self.excluded, max(self.batch_size, 256)))
+        return self._placed(self.splits.test_loader(self.excluded, max(self.batch_size, TEST_PASS_MIN_BATCH)))
 
     def _placed(self, loader):
         device = self.trainer.strategy.root_device

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from advtransfer.constants import PIXEL_MAX
 from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits
 from advtransfer.io import UnsafeFileError, atomic_path, file_lock, load_torch
 
@@ -48,7 +49,7 @@ def _split_digits() -> ImageSplits:
     from sklearn.model_selection import train_test_split
 
     bunch = load_digits()
-    x = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
+    x = np.rint(bunch.images * (PIXEL_MAX / 16.0)).astype(np.uint8)[:, None]
     y = bunch.target.astype(np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(
         x, y, test_size=DIGITS_TEST_FRACTION, random_state=DIGITS_SPLIT_SEED, stratify=y)

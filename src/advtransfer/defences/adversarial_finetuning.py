@@ -7,9 +7,9 @@ from __future__ import annotations
 import torch
 
 from advtransfer.catalog import TECHNIQUES
+from advtransfer.constants import FINETUNING, FINETUNING_LAYERS, FINETUNING_TECHNIQUE
 from advtransfer.defences import DEFENCES, Defence, check_param, is_int
 from advtransfer.finetuning import load_examples
-from advtransfer.study import FINETUNING, FINETUNING_DEFAULTS
 
 
 @DEFENCES.register(FINETUNING)
@@ -30,9 +30,8 @@ class AdversarialFineTuning(Defence):
 
     name = FINETUNING
 
-    def __init__(self, technique: str = FINETUNING_DEFAULTS["technique"],
-                 layers: list = tuple(FINETUNING_DEFAULTS["layers"]), iterations: int = 20_000, epochs: int = 10,
-                 clean: bool = True, n_clean: int | None = None):
+    def __init__(self, technique: str = FINETUNING_TECHNIQUE, layers: list = FINETUNING_LAYERS,
+                 iterations: int = 20_000, epochs: int = 10, clean: bool = True, n_clean: int | None = None):
         check_param(self.name, "technique", technique, technique in TECHNIQUES, f"one of {', '.join(TECHNIQUES)}")
         check_param(self.name, "layers", layers, isinstance(layers, (list, tuple)) and len(layers) > 0
                     and all(isinstance(v, str) and v for v in layers), "a list of layer names")

@@ -7,6 +7,7 @@ import math
 
 import torch
 
+from advtransfer.constants import PIXEL_MAX
 from advtransfer.defences import DEFENCES, Defence, check_param, is_int
 from advtransfer.lots.direction import lots_direction
 from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features
@@ -45,7 +46,7 @@ class LotsAdversarialTraining(Defence):
 
     name = "lots_at"
 
-    def __init__(self, n_examples: int = 1000, layer: str = OUTPUT, limit: int = 255):
+    def __init__(self, n_examples: int = 1000, layer: str = OUTPUT, limit: int = PIXEL_MAX):
         check_param(self.name, "n_examples", n_examples, is_int(n_examples) and n_examples >= 1, "an integer ≥ 1")
         check_param(self.name, "layer", layer, isinstance(layer, str) and bool(layer), "a layer name")
         check_param(self.name, "limit", limit, is_int(limit) and limit >= 1, "an integer ≥ 1")
@@ -62,7 +63,7 @@ class LotsAdversarialTraining(Defence):
         [0, 1]) that have a target in the batch, and their labels."""
         partner = next_other(y)[:count]
         rows = torch.nonzero(partner >= 0).flatten()
-        pixels = (x * 255).round()
+        pixels = (x * PIXEL_MAX).round()
         origins, targets = pixels[rows], pixels[partner[rows]]
         directions = lots_direction(model, self.layer, origins, layer_features(model, self.layer, targets))
         result = line_search(model, origins, directions, y[partner[rows]], targeted=True, limit=self.limit)
@@ -72,5 +73,5 @@ class LotsAdversarialTraining(Defence):
         batches = module.trainer.num_training_batches
         count = len(y) if not math.isfinite(batches) else min(len(y), math.ceil(self.n_examples / max(1, batches)))
         adversarials, labels = self.lots_examples(module.model, x, y, count)
-        mixed = torch.cat([x, adversarials.to(x.dtype) / 255])
+        mixed = torch.cat([x, adversarials.to(x.dtype) / PIXEL_MAX])
         return module.classification_loss(mixed, torch.cat([y, labels]))

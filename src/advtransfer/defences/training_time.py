@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from advtransfer.constants import LOGITS, NLL_FLOOR, PIXEL_MAX
 from advtransfer.defences import DEFENCES, Defence, check_param, is_int, is_number
 from advtransfer.softlabels import soft_label
-
-PIXEL_MAX = 255.0
 
 
 def smoothed_targets(y: torch.Tensor, num_classes: int, max_value: float = 0.9) -> torch.Tensor:
@@ -37,11 +36,11 @@ class LabelSmoothing(Defence):
 
     def training_loss(self, module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         scores = module(x)
-        kind = getattr(module.model, "output_kind", "logits")
-        if kind == "logits":
+        kind = getattr(module.model, "output_kind", LOGITS)
+        if kind == LOGITS:
             log_p = torch.log_softmax(scores, dim=1)
         else:
-            log_p = torch.log(soft_label(scores, kind).clamp_min(1e-12))
+            log_p = torch.log(soft_label(scores, kind).clamp_min(NLL_FLOOR))
         targets = smoothed_targets(y, scores.shape[1], self.max_value)
         return -(targets * log_p).sum(dim=1).mean()
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from advtransfer.catalog import TECHNIQUES
+from advtransfer.constants import NO_LAYER
 from advtransfer.lots.direction import fgs_direction, fgv_direction, hot_cold_direction, lots_direction
 from advtransfer.lots.layers import OUTPUT, LayerFeatures, layer_features, predict
 from advtransfer.lots.search import DEFAULT_LIMIT, line_search
@@ -24,7 +25,6 @@ from advtransfer.pass_score import pass_scores
 # clipped image differs from the origin's) or "targeted" (it is the attempt's target class). HC and
 # LOTS move towards their target in both; the criterion only says when the line search stops.
 MODES = ("untargeted", "targeted")
-NO_LAYER = "-"  # the layer value of FGS, FGV and HC, which work on the class scores
 NO_TARGET = -1  # the target class of FGS and FGV, which have no target
 ATTEMPT_COLUMNS = ["origin", "origin_label", "target_class", "layer", "technique", "mode", "success", "eps",
                    "adversarial_class", "reached_target", "l2", "linf", "pass_score"]

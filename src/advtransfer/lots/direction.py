@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advtransfer.constants import LOGITS, NLL_FLOOR, PIXEL_MAX
 from advtransfer.lots.layers import OUTPUT, LayerFeatures, eval_mode, model_device
+from advtransfer.softlabels import soft_label
 
 # objective(scores, features, rows) -> one value per sample; ``rows`` (on the model's device) index
 # the batch's samples in the whole input.
@@ -32,7 +34,7 @@ def input_gradient(
     with eval_mode(model), torch.enable_grad():
         for rows in torch.arange(len(images), device=device).split(batch_size):
             x = images[rows.to(images.device)].to(device).float().requires_grad_(True)
-            scores, f = features(x / 255)
+            scores, f = features(x / PIXEL_MAX)
             value = objective(scores, f, rows).sum()
             gradients.append(torch.autograd.grad(value, x)[0].to(images.device))
     if not gradients:
@@ -67,17 +69,18 @@ def visualisation_direction(
                           layer, batch_size)
 
 
-def classification_loss(scores: torch.Tensor, labels: torch.Tensor, output_kind: str = "logits") -> torch.Tensor:
-    """Per-sample cross-entropy −log p(label | x); capsule lengths are normalised to sum to 1."""
-    if output_kind == "logits":
+def classification_loss(scores: torch.Tensor, labels: torch.Tensor, output_kind: str = LOGITS) -> torch.Tensor:
+    """Per-sample cross-entropy −log p(label | x) of the soft-label (method §1.3: capsule lengths
+    divided by their sum)."""
+    if output_kind == LOGITS:
         return F.cross_entropy(scores, labels, reduction="none")
-    p = scores / scores.sum(1, keepdim=True).clamp_min(1e-12)
-    return -p.gather(1, labels[:, None]).squeeze(1).clamp_min(1e-12).log()
+    p = soft_label(scores, output_kind)
+    return -p.gather(1, labels[:, None]).squeeze(1).clamp_min(NLL_FLOOR).log()
 
 
 def loss_gradient(model: nn.Module, origins: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """∇ₓ of the classification loss of each origin for its label."""
-    kind = getattr(model, "output_kind", "logits")
+    kind = getattr(model, "output_kind", LOGITS)
     labels = labels.to(model_device(model))
     return input_gradient(model, origins, lambda s, f, rows: classification_loss(s, labels[rows], kind),
                           OUTPUT, batch_size)

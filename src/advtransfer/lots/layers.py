@@ -13,7 +13,9 @@ from typing import Iterator
 import torch
 from torch import nn
 
-OUTPUT = "logits"
+from advtransfer.constants import OUTPUT_LAYER, PIXEL_MAX
+
+OUTPUT = OUTPUT_LAYER  # the class scores
 # Inference of convolutional models on the CPU in the channels-last layout (``channels_last``); the
 # benchmark and the tests switch it off to compare with the usual layout.
 CHANNELS_LAST = True
@@ -99,7 +101,7 @@ def layer_features(model: nn.Module, layer: str, images: torch.Tensor, batch_siz
     features = LayerFeatures(model, layer)
     device = model_device(model)
     with eval_mode(model), torch.no_grad():
-        return torch.cat([features(batch.to(device).float() / 255)[1].to(images.device)
+        return torch.cat([features(batch.to(device).float() / PIXEL_MAX)[1].to(images.device)
                           for batch in images.split(batch_size)])
 
 
@@ -114,7 +116,7 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> to
     device = model_device(model)
     with eval_mode(model), torch.no_grad():
         fast, layout = channels_last(model, images)
-        return torch.cat([fast(batch.to(device).float().div(255).contiguous(memory_format=layout))
+        return torch.cat([fast(batch.to(device).float().div(PIXEL_MAX).contiguous(memory_format=layout))
                           .argmax(1).to(images.device) for batch in images.split(batch_size)])
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from advtransfer.constants import PIXEL_MAX
 from advtransfer.lots.direction import lots_direction, unit_linf
 from advtransfer.lots.layers import channels_last, predict
 
@@ -43,7 +44,7 @@ def saturation_eps(origins: torch.Tensor, directions: torch.Tensor) -> torch.Ten
     moves is clipped at 0 or 255 (0 when no pixel can move; at most 2³¹ for tiny components).
     ``directions`` have L∞ = 1."""
     x, d = origins.float(), directions
-    to_bound = torch.where(d > 0, (255 - x) / d, torch.where(d < 0, x / -d, torch.zeros_like(x)))
+    to_bound = torch.where(d > 0, (PIXEL_MAX - x) / d, torch.where(d < 0, x / -d, torch.zeros_like(x)))
     return to_bound.flatten(1).amax(1).ceil().clamp(max=2.0**31).long()
 
 
@@ -69,7 +70,7 @@ def line_search(
     d = unit_linf(directions.float().to(x_o.device))
     classes = classes.to(x_o.device)
     model = channels_last(model, x_o)[0]  # converted once for all rounds (``predict``)
-    adversarials = x_o.round().clamp(0, 255).to(torch.uint8)
+    adversarials = x_o.round().clamp(0, PIXEL_MAX).to(torch.uint8)
     success = torch.zeros(len(x_o), dtype=torch.bool, device=x_o.device)
     eps = torch.zeros(len(x_o), dtype=torch.long, device=x_o.device)
     predictions = predict(model, adversarials)
@@ -79,7 +80,7 @@ def line_search(
     while len(open_):
         size = max(1, min(chunk, images_per_round // len(open_), int(last[open_].max()) - start + 1))
         steps = torch.arange(start, start + size, device=x_o.device, dtype=torch.float32)
-        images = (x_o[open_, None] + steps.view(1, -1, 1, 1, 1) * d[open_, None]).round().clamp(0, 255)
+        images = (x_o[open_, None] + steps.view(1, -1, 1, 1, 1) * d[open_, None]).round().clamp(0, PIXEL_MAX)
         p = predict(model, images.flatten(0, 1)).view(len(open_), size)
         hit = _reached(p, classes[open_, None], targeted)
         found = hit.any(1)
@@ -118,7 +119,7 @@ def step_and_adjust(
         if not len(open_):
             break
         eta = unit_linf(direction(x[open_], open_).to(x.device))
-        x[open_] = (x[open_] + step * eta).clamp(0, 255)
+        x[open_] = (x[open_] + step * eta).clamp(0, PIXEL_MAX)
         if classes is not None:
             p = predict(model, x[open_].round())
             found = _reached(p, classes.to(x.device)[open_], targeted)
@@ -128,7 +129,7 @@ def step_and_adjust(
     if classes is None:
         success[:] = True
         eps[:] = max_steps
-    adversarials = x.round().clamp(0, 255).to(torch.uint8)
+    adversarials = x.round().clamp(0, PIXEL_MAX).to(torch.uint8)
     return AttackResult(adversarials, success, eps, predict(model, adversarials))
 
 

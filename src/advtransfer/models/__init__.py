@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from advtransfer import catalog
+from advtransfer.constants import LOGITS
 from advtransfer.own import MODEL_MODULE
 from advtransfer.registry import Registry
 
@@ -56,7 +57,7 @@ class Classifier(nn.Module):
 
     @property
     def output_kind(self) -> str:
-        return getattr(self.body, "output_kind", "logits")
+        return getattr(self.body, "output_kind", LOGITS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(self.standardize(self.transforms(x)))

@@ -2,7 +2,7 @@
 
 conv 256 (9×9, ReLU) → primary capsules: conv 9×9 stride 2 into 32 maps of 8-d capsules, squashed →
 one 16-d capsule per class, computed by 3 iterations of routing by agreement. The body returns the
-class capsules' lengths (``output_kind = "lengths"``; soft-labels divide them by their sum, method §1).
+class capsules' lengths (``output_kind = LENGTHS``; soft-labels divide them by their sum, method §1).
 
 Training uses the body's own loss, ``training_loss(x, y)``: margin loss (m⁺ 0.9, m⁻ 0.1, λ 0.5)
 plus 0.1 × the mean squared error of a reconstruction of ``x`` by a decoder (dense 512 → 1024 →
@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from advtransfer.constants import LENGTHS
 from advtransfer.models import ARCHITECTURES
 from advtransfer.models.cifar import require_size
 
@@ -65,7 +66,7 @@ def margin_loss(lengths: torch.Tensor, targets: torch.Tensor, m_pos: float = 0.9
 
 
 class CapsNet(nn.Module):
-    output_kind = "lengths"
+    output_kind = LENGTHS
 
     def __init__(self, in_channels: int, image_size: int, num_classes: int, routing_iterations: int = 3,
                  reconstruction_weight: float = 0.1):
