@@ -237,7 +237,7 @@ def test_fashion_mnist_offline_from_official_files(tmp_path):
 def test_atomic_outputs_have_the_usual_mode(tmp_path):
     import os
 
-    from advtransfer.io import atomic_path
+    from advtransfer.files import atomic_path
 
     with atomic_path(tmp_path / "out.csv") as tmp:
         tmp.write_text("a\n")
@@ -257,7 +257,7 @@ def test_jobs_starting_together_take_turns_unpacking(tmp_path):
     import subprocess
     import sys
 
-    from advtransfer.io import file_lock
+    from advtransfer.files import file_lock
     from workflow_helpers import wait_until
 
     def waits_for_a_lock(pid):  # the kernel lists a blocked flock request as "-> FLOCK ... <pid> ..."

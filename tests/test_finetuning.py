@@ -12,7 +12,7 @@ import torch
 from advtransfer import finetuning, study
 from advtransfer.data import ImageSplits, load_dataset
 from advtransfer.defences import build_defence
-from advtransfer.io import load_torch
+from advtransfer.files import load_torch
 from advtransfer.lots import choose_targets, correct_origins, predict
 from advtransfer.model_io import load_classifier
 from advtransfer.tables import paper2_table1

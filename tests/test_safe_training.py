@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from advtransfer.data import ImageSplits
-from advtransfer.io import UnsafeFileError
+from advtransfer.files import UnsafeFileError
 from advtransfer.model_io import NonFiniteModelError, load_classifier
 from advtransfer.training import NonFiniteLossError, epochs_done, train_classifier
 

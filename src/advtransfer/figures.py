@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from advtransfer.constants import PIXEL_MAX  # noqa: E402
-from advtransfer.io import atomic_path, wrote  # noqa: E402
+from advtransfer.files import atomic_path  # noqa: E402
+from advtransfer.io import wrote  # noqa: E402
 
 MEAN_L2_LABEL = "Mean L2 (0–255 scale)"
 METRIC_LABELS = {"DBM": "DBM (no unit)", "AM": "AM (no unit, 0–2)"}

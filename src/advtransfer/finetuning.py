@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advtransfer.io import discard_stale, file_digest, load_npz, save_npz, wrote
+from advtransfer.files import discard_stale, file_digest, load_npz, save_npz
+from advtransfer.io import wrote
 
 CHUNK_ORIGINS = 1000  # origins per chunk: at most 9,000 attempts (HC, LOTS on 10 classes)
 FIELDS = ("images", "labels", "origin", "target_class", "eps", "reached_target")

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from advtransfer.defences import build_defence
-from advtransfer.io import atomic_path, load_torch
+from advtransfer.files import atomic_path, load_torch
 from advtransfer.models import Classifier, build_classifier
 
 
@@ -24,7 +24,7 @@ def save_classifier(module, path: str | Path, **meta) -> None:
 def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Classifier, dict]:
     """The trained classifier (in eval mode) and its metadata (hparams + meta) from ``save_classifier``.
 
-    Loads tensors and plain values only (``io.load_torch``), and refuses a model whose weights or
+    Loads tensors and plain values only (``files.load_torch``), and refuses a model whose weights or
     outputs are not finite (a diverged training) with ``NonFiniteModelError``.
     """
     payload = load_torch(path, map_location)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from advtransfer.io import atomic_path, write_table
+from advtransfer.files import atomic_path
+from advtransfer.io import write_table
 
 P_COLUMNS = {"p_value", "p_holm"}
 # The ends of the names of confidence-interval columns (Table 3's ci_low, Table 1's dbm_ci_low, ...):

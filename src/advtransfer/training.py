@@ -25,7 +25,8 @@ from torch.nn import functional as F
 from advtransfer import gpus
 from advtransfer.data.datamodule import TrainingData
 from advtransfer.defences import Defence, build_defence
-from advtransfer.io import atomic_path, discard_stale, file_digest, load_torch, wrote
+from advtransfer.files import atomic_path, discard_stale, file_digest, load_torch
+from advtransfer.io import wrote
 from advtransfer.model_io import load_classifier, load_weights, save_classifier  # noqa: F401 (re-exported)
 from advtransfer.models import Classifier, build_classifier
 from advtransfer.recipe import TrainRecipe  # noqa: F401 (re-exported)

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from advtransfer.constants import EVAL_BATCH
-from advtransfer.io import atomic_path, write_table, wrote
+from advtransfer.files import atomic_path
+from advtransfer.io import write_table, wrote
 from advtransfer.metrics import am, dbm
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from advtransfer.constants import EVAL_BATCH, PIXEL_MAX
-from advtransfer.io import atomic_path, write_table, wrote
+from advtransfer.files import atomic_path
+from advtransfer.io import write_table, wrote
 
 KEYS = ["dataset", "architecture", "defence", "attack"]
 

@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits
-from advtransfer.io import atomic_path, file_lock
+from advtransfer.files import atomic_path, file_lock
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")

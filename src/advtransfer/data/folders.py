@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from advtransfer.data import DatasetNotFoundError, ImageSplits
-from advtransfer.io import atomic_path, file_lock, load_torch
+from advtransfer.files import atomic_path, file_lock, load_torch
 from advtransfer.own import SPLITS, folder_layout, load_object
 
 CACHE_VERSION = 1
@@ -66,7 +66,7 @@ def cached(data_dir: Path, label: str, source: dict, files, build) -> ImageSplit
 def _read(cache: Path, key: str) -> ImageSplits | None:
     try:
         stored = load_torch(cache) if cache.exists() else {}
-    except (OSError, RuntimeError, ValueError) as err:  # damaged (io.UnsafeFileError): made again
+    except (OSError, RuntimeError, ValueError) as err:  # damaged (files.UnsafeFileError): made again
         print(f"warning: {cache} is unreadable ({err}); decoding the images again", file=sys.stderr)
         return None
     if stored.get("key") != key or stored.get("version") != CACHE_VERSION:

@@ -12,7 +12,7 @@ import torch
 
 from advtransfer.constants import PIXEL_MAX
 from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits
-from advtransfer.io import UnsafeFileError, atomic_path, file_lock, load_torch
+from advtransfer.files import UnsafeFileError, atomic_path, file_lock, load_torch
 
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0

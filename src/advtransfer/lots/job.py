@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from advtransfer.catalog import TECHNIQUES
-from advtransfer.io import atomic_path, discard_stale, file_digest, load_npz, save_npz, write_table, wrote
+from advtransfer.files import atomic_path, discard_stale, file_digest, load_npz, save_npz
+from advtransfer.io import write_table, wrote
 from advtransfer.lots.comparison import ATTEMPT_COLUMNS, lots_comparison, origin_indices, target_indices
 from advtransfer.lots.layers import OUTPUT, layer_features, predict
 
