@@ -68,7 +68,7 @@ def test_bim_and_pgd_equal_art_up_to_early_stopping(setup, name):
         for k in range(1, steps + 1)
     ]
     expected, step = at_first_misclassified_step(model, iterates, y)
-    ours = build_attack(name, model, eps=eps, eps_step=eps_step, max_iter=steps)(x, y)
+    ours = build_attack(name, model, eps=eps, eps_step=eps_step, max_iter=steps, early_stop=True)(x, y)
     assert 0 < (step < steps - 1).sum() < len(y)  # early stopping matters for some samples, not all
     torch.testing.assert_close(ours, expected, rtol=0, atol=1e-5)
 

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 # Small parameters: every attack fools most of the digits in a few seconds (magnitudes 0–255).
 PARAMS = {
     "fgm": {"eps": 76.5, "eps_step": 2.55},
-    "bim": {"eps": 76.5, "eps_step": 2.55, "max_iter": 20},
+    "bim": {"eps": 76.5, "eps_step": 2.55, "max_iter": 20, "early_stop": True},
     "pgd": {"eps": 76.5, "eps_step": 2.55, "max_iter": 20, "early_stop": False},
     "deepfool": {"max_iter": 50, "overshoot": 1e-6},
     "newtonfool": {"max_iter": 50, "eta": 0.375},

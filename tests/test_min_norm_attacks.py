@@ -90,7 +90,7 @@ def test_apgd_succeeds_at_least_as_often_as_pgd(setup, eps):
     model, x, y, _ = setup
     steps = 20
     apgd_rate, _ = success_and_mean_l2(model, x, y, build_attack("apgd", model, eps=eps, max_iter=steps))
-    pgd = build_attack("pgd", model, eps=eps, eps_step=eps / 4, max_iter=steps)
+    pgd = build_attack("pgd", model, eps=eps, eps_step=eps / 4, max_iter=steps, early_stop=True)
     pgd_rate, _ = success_and_mean_l2(model, x, y, pgd)
     assert apgd_rate >= pgd_rate
     adv = build_attack("apgd", model, eps=eps, max_iter=steps)(x, y)

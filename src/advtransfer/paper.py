@@ -307,7 +307,7 @@ def attack_measure(attack: str, params: dict | None = None) -> str:
     """What ``attack``'s Mean L2 measures (with its parameters ``params``), in a few words."""
     params = params or {}
     if attack in ("bim", "pgd"):
-        if params.get("early_stop", True):
+        if params.get("early_stop", False):  # BIM's and PGD's default: paper 1's mode (method §2.6)
             return f"{BOUNDARY}: the first misclassified iterate (minimal mode)"
         return f"{BALL}: the last of every step inside the ε-ball (paper 1's mode), not the boundary"
     return {

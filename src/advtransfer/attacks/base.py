@@ -1,4 +1,5 @@
-"""The shared base of paper 1's attacks (method §2): untargeted, batched, per-sample early stopping.
+"""The shared base of paper 1's attacks (method §2.6): untargeted, batched, per-sample early stopping
+(the minimal attacks; BIM and PGD by default take every step, paper 1's mode).
 
 Conventions of every attack:
 - ``attack(images, labels)`` takes float images in [0, 1], shape (N, C, H, W), and int labels (N,),
@@ -7,10 +8,11 @@ Conventions of every attack:
 - Success = the model's prediction differs from the true label.
 - A sample the model already misclassifies counts as a success with zero perturbation: it is
   returned unchanged and never attacked.
-- Per-sample early stopping (the minimal mode): once a sample succeeds it is no longer updated;
-  the others go on. BIM and PGD also have paper 1's mode, ``early_stop=False``: every sample,
-  misclassified ones included, takes all ``max_iter`` steps and the final iterate is returned, as
-  ART's BIM and PGD do.
+- Per-sample early stopping (the minimal mode, ``early_stop``): once a sample succeeds it is no
+  longer updated; the others go on. BIM and PGD run by default in paper 1's mode
+  (``early_stop=False``, method §2.6): every sample, misclassified ones included, takes all
+  ``max_iter`` steps and the final iterate is returned, as ART's BIM and PGD do; their minimal mode
+  is ``early_stop=True``.
 - Magnitudes (ε, step sizes) are given on the 0–255 pixel scale, as in method §2, and converted to
   the model's [0, 1] scale by ``to_unit_scale`` only.
 """
@@ -55,7 +57,7 @@ class Attack:
     """
 
     max_iter: int = 1
-    early_stop: bool = True  # False: every sample takes all ``max_iter`` steps (paper 1's mode, Madry's AT)
+    early_stop: bool = True  # False: every sample takes all ``max_iter`` steps (BIM's, PGD's default, Madry's AT)
 
     def __init__(self, model: nn.Module):
         if not isinstance(model, nn.Module):

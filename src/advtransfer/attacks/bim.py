@@ -15,9 +15,9 @@ class BIM(Attack):
     BIM in the paper 'Adversarial examples in the physical world'
     [https://arxiv.org/abs/1607.02533]: from the clean image, ``max_iter`` steps
     x ← clip_[0,1](Π_ε(x + eps_step·sign(∇ₓ loss(x, y)))), Π_ε the projection on the L∞ ball of
-    radius ε around the clean image. Minimal mode (default): a sample stops at its first
-    misclassified iterate. Paper 1's mode (``early_stop=False``, as ART runs it): every sample takes
-    all ``max_iter`` steps and the final iterate is returned.
+    radius ε around the clean image. Paper 1's mode (the default, ``early_stop=False``, as ART runs
+    it, method §2.6): every sample takes all ``max_iter`` steps and the final iterate is returned.
+    Minimal mode (``early_stop=True``): a sample stops at its first misclassified iterate.
 
     Distance Measure : Linf
 
@@ -26,9 +26,9 @@ class BIM(Attack):
         eps (float): maximum perturbation, 0–255 pixel scale. (Default: 8)
         eps_step (float): step size, 0–255 pixel scale. (Default: 2)
         max_iter (int): number of steps. (Default: 10)
-        early_stop (bool): True: minimal mode, each sample stops at its first misclassified
-            iterate (an already misclassified sample is returned unchanged). False: paper 1's
-            mode, every sample takes all ``max_iter`` steps. (Default: True)
+        early_stop (bool): False: paper 1's mode, every sample takes all ``max_iter`` steps.
+            True: minimal mode, each sample stops at its first misclassified iterate (an already
+            misclassified sample is returned unchanged). (Default: False)
 
     Shape: images (N, C, H, W), float in [0, 1]; labels (N,), the true classes; output like images.
 
@@ -38,7 +38,7 @@ class BIM(Attack):
     """
 
     def __init__(self, model: nn.Module, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 10,
-                 early_stop: bool = True):
+                 early_stop: bool = False):
         super().__init__(model)
         check_flag("early_stop", early_stop)
         self.early_stop = early_stop

@@ -16,8 +16,9 @@ class PGD(BIM):
     PGD in the paper 'Towards Deep Learning Models Resistant to Adversarial Attacks'
     [https://arxiv.org/abs/1706.06083]: BIM's projected sign-gradient steps, optionally from a
     random point of the L∞ ball (uniform noise in [−ε, ε], clipped to [0, 1]). method §2 uses no random
-    start. In minimal mode a sample stops at its first misclassified iterate (the random start
-    included); with ``early_stop=False`` (paper 1's mode) every sample takes all ``max_iter`` steps.
+    start. In paper 1's mode (the default, ``early_stop=False``) every sample takes all ``max_iter``
+    steps; in minimal mode (``early_stop=True``) a sample stops at its first misclassified iterate
+    (the random start included).
 
     Arguments: those of ``BIM`` (``max_iter`` defaults to 20 here), and
         random_start (bool): start from a random point of the ε-ball. (Default: False)
@@ -30,7 +31,7 @@ class PGD(BIM):
     """
 
     def __init__(self, model: nn.Module, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 20,
-                 random_start: bool = False, seed: int = 0, early_stop: bool = True):
+                 random_start: bool = False, seed: int = 0, early_stop: bool = False):
         super().__init__(model, eps=eps, eps_step=eps_step, max_iter=max_iter, early_stop=early_stop)
         check_flag("random_start", random_start)
         if isinstance(seed, bool) or not isinstance(seed, int):
