@@ -21,6 +21,7 @@ from pathlib import Path
 from advtransfer import catalog, own, study
 from advtransfer.constants import NO_LAYER, OUTPUT_LAYER
 from advtransfer.recipe import TrainRecipe
+from advtransfer.schema import ANY, defaults
 
 
 class ConfigError(ValueError):
@@ -165,16 +166,16 @@ def check_as_given(config: dict) -> None:
 
 
 # The schema's defaults of n_attack and n_lots mean "at most": once filled in, not checked.
-SCHEMA_COUNTS = {"n_attack": 1000, "n_lots": 10}
+COUNTS = (("attacks", "n_attack"), ("lots", "n_lots"))
 
 
 def _check_counts(name: str, ds: dict, test_size: int, defaults_filled: bool = False) -> None:
     limit = ds.get("test_limit")
     available = min(test_size, limit) if isinstance(limit, int) and limit > 0 else test_size
     source = "test_limit" if available < test_size else "the test split"
-    for section, key in (("attacks", "n_attack"), ("lots", "n_lots")):
+    for section, key in COUNTS:
         value = (ds.get(section) or {}).get(key)
-        if defaults_filled and value == SCHEMA_COUNTS[key]:
+        if defaults_filled and value == defaults()["datasets"][ANY][section][key]:
             continue
         if isinstance(value, int) and value > available:
             raise ConfigError(f"datasets.{name}.{section}.{key}: {value}, but {source} has {available} "

@@ -207,7 +207,7 @@ def attack_params(config: dict, dataset: str, attack: str) -> dict:
 
 
 def attack_setting(config: dict, dataset: str, key: str):
-    """``n_attack``, ``batch_size`` or ``save_images`` of the dataset's attacks (defaults: the schema's)."""
+    """``n_attack`` or ``batch_size`` of the dataset's attacks (defaults: the schema's)."""
     return dataset_cfg(config, dataset)["attacks"][key]
 
 

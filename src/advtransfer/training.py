@@ -29,7 +29,7 @@ from advtransfer.files import atomic_path, discard_stale, file_digest, load_torc
 from advtransfer.io import wrote
 from advtransfer.model_io import load_classifier, load_weights, save_classifier  # noqa: F401 (re-exported)
 from advtransfer.models import Classifier, build_classifier
-from advtransfer.recipe import TrainRecipe  # noqa: F401 (re-exported)
+from advtransfer.recipe import TrainRecipe, lr_factor  # noqa: F401 (re-exported)
 
 
 class _LrFactor:
@@ -39,7 +39,7 @@ class _LrFactor:
         self.lr, self.lr_steps, self.lr_exp_tau = recipe.lr, [list(s) for s in recipe.lr_steps], recipe.lr_exp_tau
 
     def __call__(self, epoch: int) -> float:
-        return TrainRecipe(epochs=1, lr=self.lr, lr_steps=self.lr_steps, lr_exp_tau=self.lr_exp_tau).lr_factor(epoch)
+        return lr_factor(epoch, self.lr, self.lr_steps, self.lr_exp_tau)
 
 
 class NonFiniteLossError(FloatingPointError):
