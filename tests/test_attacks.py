@@ -390,10 +390,9 @@ def test_paper2_techniques_as_attacks_give_integer_images_that_leave_the_true_cl
 
     model, x, y = digits
     pixels = (x * 255).round()
+    targets = choose_targets(model, pixels, y, 10)[0]
     for name in ("fgs", "fgv", "hc", "lots"):
-        attack = build_attack(name, model, limit=512)
-        if name == "lots":
-            attack.targets = choose_targets(model, pixels, y, 10)[0]
+        attack = build_attack(name, model, targets if name == "lots" else None, limit=512)
         x_adv = attack(x, y)
         assert torch.equal(x_adv * 255, (x_adv * 255).round()), name  # integer pixels
         clean = predict(model, x) == y

@@ -105,10 +105,9 @@ def test_each_attack_agrees_with_the_cpu(fixed, name):
     cpu, gpu, images, labels, splits = fixed
     tables = []
     for model in (cpu, gpu):
-        attack = build_attack(name, model, **PARAMS[name])
-        if getattr(attack, "needs_targets", False):
-            device = next(model.parameters()).device
-            attack.targets = choose_targets(model, splits.test_x.to(device), splits.test_y, splits.num_classes)[0]
+        device = next(model.parameters()).device
+        targets = choose_targets(model, splits.test_x.to(device), splits.test_y, splits.num_classes)[0]
+        attack = build_attack(name, model, targets if name == "lots" else None, **PARAMS[name])
         tables.append(run_attack(model, images, labels, attack, batch_size=N_IMAGES, progress=False))
     on_cpu, on_gpu = tables
     assert on_cpu["success"].mean() > 0.5, "the attack should fool most images"

@@ -86,8 +86,9 @@ def check_config(config: dict, deep: bool = True) -> None:
             _known(catalog.DEFENCES, "defence", study.defence_kind(config, defence, name),
                    f"datasets.{name}.defence_params.{defence}")
     if deep:
-        _check_parameters(config)
-        _check_layers(config, _check_own(config))
+        shapes = _check_own(config)
+        _check_parameters(config, shapes)
+        _check_layers(config, shapes)
 
 
 def _check_own_source(name: str, ds: dict, where: str) -> None:
@@ -182,10 +183,10 @@ def _check_counts(name: str, ds: dict, test_size: int, defaults_filled: bool = F
                               f"images; the maximum is {available}")
 
 
-def _check_parameters(config: dict) -> None:
-    """Every configured defence and attack builds with its parameters (attacks on a stand-in model)."""
-    from torch import nn
-
+def _check_parameters(config: dict, shapes: dict) -> None:
+    """Every configured defence builds with its parameters, and every attack on a stand-in of each
+    architecture it attacks (``_stand_in``: the classifier without weights, whose layer names a LOTS
+    attack checks)."""
     from advtransfer.attacks import build_attack
     from advtransfer.defences import build_defence
 
@@ -199,11 +200,16 @@ def _check_parameters(config: dict) -> None:
             raise ConfigError(f"{where}.{defence}: {err}") from None
     for name, ds in config["datasets"].items():
         attacks = ds.get("attacks") or {}
-        for attack in attacks.get("run", []):
-            try:
-                build_attack(attack, nn.Identity(), **attacks.get("params", {}).get(attack, {}))
-            except (KeyError, ValueError) as err:
-                raise ConfigError(f"datasets.{name}.attacks.params.{attack}: {err}") from None
+        if not attacks.get("run"):
+            continue
+        for architecture in study.architectures(config, name):
+            model = _stand_in(architecture, study.num_classes(config, name), shapes[name],
+                              study.own_model(config, name, architecture))
+            for attack in attacks["run"]:
+                try:
+                    build_attack(attack, model, **attacks.get("params", {}).get(attack, {}))
+                except (KeyError, ValueError) as err:
+                    raise ConfigError(f"datasets.{name}.attacks.params.{attack}: {err}") from None
 
 
 def _check_own(config: dict) -> dict[str, tuple[int, int, int]]:

@@ -21,7 +21,7 @@ def attack_job(data: dict, model: str, attack: str, params: dict, n_attack: int,
     """
     import torch
 
-    from advtransfer.attacks import build_attack
+    from advtransfer.attacks import ATTACKS, build_attack
     from advtransfer.attacks.evaluate import run_attack
     from advtransfer.data import for_architecture, load_dataset
     from advtransfer.inference import best_device
@@ -30,12 +30,13 @@ def attack_job(data: dict, model: str, attack: str, params: dict, n_attack: int,
     classifier, meta = load_classifier(model, map_location=best_device())
     splits = for_architecture(load_dataset(**data), meta["architecture"])
     images, labels = first_test_images(splits, n_attack)
-    adversary = build_attack(attack, classifier, **params)
-    if getattr(adversary, "needs_targets", False):
+    targets = None
+    if getattr(ATTACKS.get(attack), "needs_targets", False):
         from advtransfer.lots.comparison import choose_targets
 
         device = next(classifier.parameters()).device
-        adversary.targets = choose_targets(classifier, splits.test_x.to(device), splits.test_y, splits.num_classes)[0]
+        targets = choose_targets(classifier, splits.test_x.to(device), splits.test_y, splits.num_classes)[0]
+    adversary = build_attack(attack, classifier, targets, **params)
     kept = []
     table = run_attack(classifier, images, labels, adversary, batch_size=batch_size, progress=True, keep=kept)
     with atomic_path(images_out) as tmp, open(tmp, "wb") as f:

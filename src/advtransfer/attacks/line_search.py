@@ -10,14 +10,15 @@ comparison (``advtransfer.lots.comparison``) use the same functions.
 - ``fgs``: sign of the loss gradient; ``fgv``: the loss gradient;
 - ``hc``: hot/cold towards the runner-up class (raise its score, lower the true class's);
 - ``lots``: LOTS at ``layer`` towards the target image of the runner-up class (``targets``: one
-  image per class, ``advtransfer.lots.choose_targets``; the attack job sets them).
+  image per class, ``advtransfer.lots.choose_targets``; the attack job gives them when it builds the
+  attack, ``needs_targets``).
 
 Arguments: model, limit (int): the largest ε tried (default 4096); ``lots`` also layer (str, default
-"logits"). Input: float images (N, C, H, W) in [0, 1] that are integer pixel values / 255.
+"logits") and targets. Input: float images (N, C, H, W) in [0, 1] that are integer pixel values / 255.
 
 Example::
 
-    attack = build_attack("lots", model, layer="body.2"); attack.targets = choose_targets(model, x_u8, y)[0]
+    attack = build_attack("lots", model, targets=choose_targets(model, x_u8, y)[0], layer="body.2")
     x_adv = attack(x, y)
 """
 
@@ -75,19 +76,22 @@ class HC(LineSearchAttack):
 
 @ATTACKS.register("lots")
 class LOTS(LineSearchAttack):
+    """LOTS towards ``targets`` (one image per class, 0–255 scale: row k of class k), which the attack
+    needs before it runs (``needs_targets``: the attack job builds it with them)."""
+
     needs_targets = True
 
-    def __init__(self, model: nn.Module, layer: str = OUTPUT, limit: int = DEFAULT_LIMIT):
+    def __init__(self, model: nn.Module, layer: str = OUTPUT, limit: int = DEFAULT_LIMIT,
+                 targets: torch.Tensor | None = None):
         super().__init__(model, limit)
         if not isinstance(layer, str) or not layer:
             raise ValueError(f"layer must be a layer name, got {layer!r}")
-        if not isinstance(model, nn.Identity):  # the config check builds attacks on a stand-in
-            LayerFeatures(model, layer)  # an unknown layer fails here, naming the known ones
+        LayerFeatures(model, layer)  # an unknown layer fails here, naming the known ones
         self.layer = layer
-        self.targets: torch.Tensor | None = None
+        self.targets = targets
 
     def direction(self, pixels, y):
         if self.targets is None:
-            raise ValueError("lots: set the target images first (attack.targets, one per class)")
+            raise ValueError("lots: no target images (build the attack with targets, one per class)")
         features = layer_features(self.model, self.layer, self.targets.to(pixels.device))
         return lots_direction(self.model, self.layer, pixels, features[self.runner_up(pixels)])
