@@ -20,7 +20,10 @@ import torch
 
 from advtransfer.attacks import build_attack
 from advtransfer.data import load_dataset, to_float
-from advtransfer.training import load_classifier, train_classifier
+from advtransfer.jobs.train import train_to_files
+from advtransfer.model_io import load_classifier
+from advtransfer.recipe import TrainRecipe
+from advtransfer.training import Training
 
 
 def fashion_mnist(raw_dir: Path, root: Path, train: int, test: int):
@@ -70,8 +73,8 @@ def main() -> None:
         for defence, params in defences.items():
             start = time.perf_counter()
             out = tmp / defence
-            train_classifier(splits, args.architecture, None, recipe, out, out / "model.pt", out / "history.csv",
-                             seed=0, defence=defence, defence_params=params)
+            training = Training(args.architecture, TrainRecipe.from_config(recipe), None, 0, defence, params, None)
+            train_to_files(splits, training, out / "model.pt", out / "history.csv")
             seconds = time.perf_counter() - start
             model, _ = load_classifier(out / "model.pt")
             with torch.no_grad():

@@ -20,7 +20,9 @@ from pathlib import Path
 import torch
 from cifar_epoch import DEFAULT_DATA, cifar10_jpeg
 
-from advtransfer.training import train_classifier
+from advtransfer.jobs.train import train_to_files
+from advtransfer.recipe import TrainRecipe
+from advtransfer.training import Training
 
 RUNS = {
     # method §2 recipes, shortened: LeNet SGD 0.01, wd 1e-4; ResNet-32 SGD 0.1, wd 1e-4
@@ -44,8 +46,9 @@ def main() -> None:
         recipe = {"batch_size": 64, **run["recipe"]}
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:
-            result = train_classifier(subset, name, None, recipe, out, Path(out) / "model.pt",
-                                      Path(out) / "history.csv", seed=0, accelerator="cpu")
+            training = Training(name, TrainRecipe.from_config(recipe), None, 0, "vanilla", {}, None)
+            result = train_to_files(subset, training, Path(out) / "model.pt", Path(out) / "history.csv",
+                                    accelerator="cpu")
         minutes = (time.perf_counter() - start) / 60
         results.append((name, run["train"], recipe["epochs"], result.test_accuracy, minutes))
 

@@ -161,13 +161,15 @@ def project_epoch(splits, architecture: str, recipe: dict, tmp: Path) -> float:
     """Seconds of the project's second epoch (its history's ``seconds``: training and test pass)."""
     import pandas as pd
 
-    from advtransfer.training import train_classifier
+    from advtransfer.jobs.train import train_to_files
+    from advtransfer.recipe import TrainRecipe
+    from advtransfer.training import Training
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no device banner between the rows
     out = tmp / f"project-{architecture}"
     recipe = {**recipe, "epochs": 2, "data_on_device": True}
-    train_classifier(splits, architecture, None, recipe, out, out / "model.pt", out / "history.csv",
-                     accelerator=accelerator())
+    training = Training(architecture, TrainRecipe.from_config(recipe), None, 0, "vanilla", {}, None)
+    train_to_files(splits, training, out / "model.pt", out / "history.csv", accelerator=accelerator())
     return float(pd.read_csv(out / "history.csv")["seconds"].iloc[-1])
 
 
@@ -338,7 +340,9 @@ import gpu
 from gpu import random_splits
 gpu.DEVICE = {device!r}
 from advtransfer.gpus import job_devices
-from advtransfer.training import train_classifier
+from advtransfer.jobs.train import train_to_files
+from advtransfer.recipe import TrainRecipe
+from advtransfer.training import Training
 
 out = Path({out!r})
 splits = random_splits({n}, 1000, seed={seed})
@@ -348,8 +352,8 @@ while not (out.parent / "go").exists():
 with job_devices(1):
     seen = os.environ["CUDA_VISIBLE_DEVICES"]
     start = time.time()
-    train_classifier(splits, "lenet", None, {recipe!r}, out, out / "model.pt", out / "history.csv",
-                     accelerator=gpu.accelerator())
+    training = Training("lenet", TrainRecipe.from_config({recipe!r}), None, 0, "vanilla", {{}}, None)
+    train_to_files(splits, training, out / "model.pt", out / "history.csv", accelerator=gpu.accelerator())
     end = time.time()
 print(json.dumps({{"start": start, "end": end, "images": {n} * {epochs}, "device": seen}}), flush=True)
 """

@@ -22,6 +22,7 @@ from torch.nn import functional as F
 
 from advtransfer.data import load_dataset, to_float
 from advtransfer.models import build_classifier
+from advtransfer.recipe import TrainRecipe
 from advtransfer.training import ClassifierModule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -41,7 +42,8 @@ class EpochTimer(L.Callback):
 
 def project_epochs(splits, arch, recipe, epochs):
     mean, std = splits.channel_stats()
-    module = ClassifierModule(arch, splits.in_channels, splits.image_size, splits.num_classes, mean, std, recipe)
+    module = ClassifierModule(arch, splits.in_channels, splits.image_size, splits.num_classes, mean, std,
+                              TrainRecipe.from_config(recipe))
     timer = EpochTimer()
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, callbacks=[timer],
                         enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,

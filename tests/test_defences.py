@@ -18,8 +18,11 @@ from advtransfer.defences import (
     build_defence,
     smoothed_targets,
 )
+from advtransfer.model_io import read_weights, save_classifier
 from advtransfer.models import build_classifier
-from advtransfer.training import ClassifierModule, save_classifier, train_classifier
+from advtransfer.recipe import TrainRecipe
+from advtransfer.training import ClassifierModule
+from training_helpers import train
 
 RECIPE = {"epochs": 1, "batch_size": 32, "optimizer": "sgd", "lr": 0.1}
 
@@ -218,7 +221,7 @@ def digits():
 def fit(digits, defence, params=None, epochs=1, recipe=None):
     torch.manual_seed(0)
     mean, std = digits.channel_stats()
-    module = ClassifierModule("mlp", 1, 8, 10, mean, std, recipe or RECIPE, defence, params)
+    module = ClassifierModule("mlp", 1, 8, 10, mean, std, TrainRecipe.from_config(recipe or RECIPE), defence, params)
     x, y = build_defence(defence, params).prepare_training_set(digits.train_x, digits.train_y, 0)
     trainer = L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu")
@@ -257,8 +260,7 @@ def test_adversarial_training_makes_two_steps_per_batch_and_steps_the_schedule(d
 def test_train_classifier_with_adversarial_training_and_gaussian_augmentation(digits, tmp_path):
     for defence in ("adversarial_training", "gaussian_augmentation"):
         out = tmp_path / defence
-        result = train_classifier(digits, "mlp", 3, RECIPE, out, out / "model.pt", out / "history.csv",
-                                  defence=defence)
+        result = train(digits, "mlp", 3, RECIPE, out, defence=defence)
         assert (out / "model.pt").exists()
         assert result.test_accuracy > 0.5  # 9 classes (3 excluded): chance is 0.11; about 0.75 when it works
 
@@ -266,7 +268,8 @@ def test_train_classifier_with_adversarial_training_and_gaussian_augmentation(di
 def test_init_from_starts_from_a_trained_classifier(digits, tmp_path):
     module, _, _ = fit(digits, "vanilla")
     save_classifier(module, tmp_path / "base.pt")
-    fresh = ClassifierModule("mlp", 1, 8, 10, *digits.channel_stats(), RECIPE, init_from=tmp_path / "base.pt").model
+    recipe, weights = TrainRecipe.from_config(RECIPE), read_weights(tmp_path / "base.pt")
+    fresh = ClassifierModule("mlp", 1, 8, 10, *digits.channel_stats(), recipe, init_weights=weights).model
     assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), module.model.state_dict().values()))
     with pytest.raises(ValueError, match="does not fit"):
-        ClassifierModule("mlp", 1, 8, 9, *digits.channel_stats(), RECIPE, init_from=tmp_path / "base.pt")
+        ClassifierModule("mlp", 1, 8, 9, *digits.channel_stats(), recipe, init_weights=weights)

@@ -14,9 +14,11 @@ from advtransfer.data import ImageSplits, load_dataset
 from advtransfer.defences import build_defence
 from advtransfer.files import load_torch
 from advtransfer.lots import choose_targets, correct_origins, predict
-from advtransfer.model_io import load_classifier
+from advtransfer.model_io import load_classifier, read_weights
+from advtransfer.recipe import TrainRecipe
 from advtransfer.tables import paper2_table1
-from advtransfer.training import ClassifierModule, train_classifier
+from advtransfer.training import ClassifierModule
+from training_helpers import train
 from workflow_helpers import link_raw, planned_jobs, snakemake, write_config
 
 LENET = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 1.0e-2, "momentum": 0.9, "nesterov": False,
@@ -35,7 +37,7 @@ def basic_lenet(mnist, tmp_path_factory):
     """The Basic LeNet, briefly trained: its model file and the classifier."""
     out = tmp_path_factory.mktemp("lenet")
     torch.set_num_threads(1)
-    train_classifier(mnist, "lenet_caffe", None, LENET, out, out / "model.pt", out / "history.csv")
+    train(mnist, "lenet_caffe", None, LENET, out)
     return out / "model.pt", load_classifier(out / "model.pt")[0]
 
 
@@ -112,16 +114,16 @@ def test_chunks_of_another_job_are_discarded(basic_lenet, mnist, tmp_path, monke
 
 def test_fine_tuning_starts_from_the_vanilla_weights_and_trains_the_set_iterations(basic_lenet, mnist, tmp_path):
     model_path, vanilla = basic_lenet
-    defence = build_defence("adversarial_finetuning", {"technique": "FGS"})
     torch.manual_seed(5)
-    module = ClassifierModule("lenet_caffe", 1, 28, 10, *mnist.channel_stats(), LENET,
-                              "adversarial_finetuning", {"technique": "FGS"}, init_from=str(model_path))
+    module = ClassifierModule("lenet_caffe", 1, 28, 10, *mnist.channel_stats(), TrainRecipe.from_config(LENET),
+                              "adversarial_finetuning", {"technique": "FGS"}, init_weights=read_weights(model_path),
+                              examples=["fgs.npz"])
     for name, value in vanilla.state_dict().items():
         assert torch.equal(module.model.state_dict()[name], value), name
     x, y, targets, index = origins(vanilla, mnist, 20)
     examples = tmp_path / "fgs.npz"
     n = finetuning.generate_examples(vanilla, x, y, "FGS", targets, examples, origin_index=index)
-    defence.use_examples([str(examples)])
+    defence = build_defence("adversarial_finetuning", {"technique": "FGS"}, examples=[str(examples)])
     clean_x, clean_y = mnist.train_x[:100], mnist.train_y[:100]
     tx, ty = defence.prepare_training_set(clean_x, clean_y, 0)
     assert len(ty) == 100 + n and torch.equal(tx[:100], clean_x) and tx.dtype == torch.uint8
@@ -134,9 +136,8 @@ def test_fine_tuning_starts_from_the_vanilla_weights_and_trains_the_set_iteratio
 
     out = tmp_path / "tuned"
     params = {"technique": "FGS", "iterations": 8, "epochs": 2}
-    result = train_classifier(mnist, "lenet_caffe", None, LENET, out, out / "model.pt", out / "history.csv",
-                              defence="adversarial_finetuning", defence_params=params, init_from=str(model_path),
-                              examples=[str(examples)])
+    result = train(mnist, "lenet_caffe", None, LENET, out, defence="adversarial_finetuning", defence_params=params,
+                   init_from=str(model_path), examples=[str(examples)])
     assert result.epochs == 2 and len(pd.read_csv(out / "history.csv")) == 2
     assert load_torch(out / "checkpoints" / "last.ckpt")["global_step"] == 8  # the set iterations
     tuned, meta = load_classifier(out / "model.pt")
@@ -282,7 +283,7 @@ def test_the_fine_tuned_models_start_from_the_basic_lenet(finetuning_study):
     models = Path(workdir / "results/models/mnist/lenet_caffe")
     vanilla = torch.load(models / "vanilla/seed0/none/model.pt", weights_only=True)["state_dict"]
     torch.manual_seed(1)
-    fresh = ClassifierModule("lenet_caffe", 1, 28, 10, [0.1], [0.3], LENET).model.state_dict()
+    fresh = ClassifierModule("lenet_caffe", 1, 28, 10, [0.1], [0.3], TrainRecipe.from_config(LENET)).model.state_dict()
 
     def distance(state):
         return sum(float((state[k] - v).abs().mean()) for k, v in vanilla.items() if k.startswith("body."))

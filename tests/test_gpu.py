@@ -79,11 +79,10 @@ def test_every_attack_has_parameters_here():
 @gpu
 def test_training_on_the_gpu(tmp_path):
     from advtransfer.model_io import load_classifier
-    from advtransfer.training import train_classifier
+    from training_helpers import train
 
     recipe = {"epochs": 3, "batch_size": 16, "optimizer": "sgd", "lr": 0.05, "data_on_device": True}
-    result = train_classifier(tiny_splits(), "convnet", None, recipe, tmp_path, tmp_path / "model.pt",
-                              tmp_path / "history.csv", accelerator="gpu")
+    result = train(tiny_splits(), "convnet", None, recipe, tmp_path, accelerator="gpu")
     assert result.epochs == 3 and 0.0 <= result.test_accuracy <= 1.0
     model, meta = load_classifier(tmp_path / "model.pt")  # finite weights and outputs, or it refuses
     assert meta["architecture"] == "convnet"

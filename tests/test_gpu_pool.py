@@ -213,10 +213,12 @@ torch.cuda._lazy_init = lazy_init
 
 from advtransfer.attacks.job import attack_job
 from advtransfer.jobs import job
+from advtransfer.jobs.train import train_to_files
 from advtransfer.lots.job import attempts_job
-from advtransfer.training import train_classifier
-from advtransfer.data import load_dataset
 from advtransfer.zero_shot import soft_labels_job
+from advtransfer.data import load_dataset
+from advtransfer.recipe import TrainRecipe
+from advtransfer.training import Training
 
 tmp = Path(sys.argv[1])
 data = {"name": "digits", "data_dir": str(tmp / "data"), "download": False, "train_limit": None,
@@ -228,7 +230,8 @@ report = {}
 # A training on the CPU where a GPU is visible: it must leave CUDA alone.
 for name, excluded in (("standard", None), ("zero_shot", 0)):
     out = tmp / name
-    train_classifier(splits, "mlp", excluded, recipe, out, out / "model.pt", out / "history.csv", accelerator="cpu")
+    training = Training("mlp", TrainRecipe.from_config(recipe), excluded, 0, "vanilla", {}, None)
+    train_to_files(splits, training, out / "model.pt", out / "history.csv", accelerator="cpu")
 report["training"] = {"calls": sorted(set(calls)), "initialised": torch.cuda.is_initialized()}
 
 # Inference jobs given no GPU by the pool (a job with the resource gpu=0), in a process without

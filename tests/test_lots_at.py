@@ -10,9 +10,11 @@ from advtransfer.data import load_dataset, tensor_loader
 from advtransfer.defences import build_defence
 from advtransfer.defences.lots_at import LotsAdversarialTraining, next_other
 from advtransfer.lots import predict
-from advtransfer.training import ClassifierModule, save_classifier
+from advtransfer.model_io import read_weights, save_classifier
+from advtransfer.recipe import TrainRecipe
+from advtransfer.training import ClassifierModule
 
-RECIPE = {"epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 0.1}
+RECIPE = TrainRecipe.from_config({"epochs": 1, "batch_size": 64, "optimizer": "sgd", "lr": 0.1})
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,8 @@ def digits():
 
 def module(digits, defence="vanilla", params=None, seed=0, init_from=None):
     torch.manual_seed(seed)
-    return ClassifierModule("mlp", 1, 8, 10, *digits.channel_stats(), RECIPE, defence, params, init_from=init_from)
+    weights = read_weights(init_from) if init_from else None
+    return ClassifierModule("mlp", 1, 8, 10, *digits.channel_stats(), RECIPE, defence, params, init_weights=weights)
 
 
 @pytest.mark.parametrize("params, message", [
@@ -58,8 +61,9 @@ def test_starts_from_the_given_classifier_and_checks_its_layer(digits, tmp_path)
     tuned = module(digits, "lots_at", seed=2, init_from=str(tmp_path / "base.pt")).model
     for name, value in base.model.state_dict().items():
         assert torch.equal(tuned.state_dict()[name], value), name
+    unknown = module(digits, "lots_at", {"layer": "body.9"})
     with pytest.raises(ValueError, match=r"'lots_at': layer: unknown layer 'body.9'.*body\.6"):
-        module(digits, "lots_at", {"layer": "body.9"})
+        unknown.defence.prepare(unknown.model, seed=0, batches_per_epoch=2)  # when training starts
 
 
 def test_lots_examples_are_integer_images_of_the_target_class_or_the_origin(digits):

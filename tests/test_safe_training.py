@@ -16,7 +16,8 @@ import torch
 from advtransfer.data import ImageSplits
 from advtransfer.files import UnsafeFileError
 from advtransfer.model_io import NonFiniteModelError, load_classifier
-from advtransfer.training import NonFiniteLossError, epochs_done, train_classifier
+from advtransfer.training import NonFiniteLossError, epochs_done
+from training_helpers import train as train_job
 
 RECIPE = {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "lr": 0.05}
 
@@ -30,8 +31,7 @@ def tiny_splits():
 
 
 def train(out: Path, recipe=RECIPE, **kwargs):
-    return train_classifier(tiny_splits(), "mlp", None, recipe, out, out / "model.pt", out / "history.csv",
-                            accelerator="cpu", **kwargs)
+    return train_job(tiny_splits(), "mlp", None, recipe, out, accelerator="cpu", **kwargs)
 
 
 class Payload:
@@ -70,8 +70,7 @@ def test_a_checkpoint_with_a_pickle_payload_is_refused_and_never_runs(trained, t
 
 
 def test_a_model_with_a_pickle_payload_is_refused_and_never_runs(trained, tmp_path):
-    from advtransfer.model_io import load_weights
-    from advtransfer.models import build_classifier
+    from advtransfer.model_io import read_weights
 
     payload = torch.load(trained / "model.pt", weights_only=True)
     payload["meta"]["note"] = Payload(tmp_path / "marker")
@@ -79,9 +78,8 @@ def test_a_model_with_a_pickle_payload_is_refused_and_never_runs(trained, tmp_pa
     torch.save(payload, bad)
     with pytest.raises(UnsafeFileError, match=str(bad)):
         load_classifier(bad)
-    model = build_classifier("mlp", 1, 8, 3, [0.5], [0.25])
     with pytest.raises(UnsafeFileError, match=str(bad)):
-        load_weights(model, bad)  # a fine-tuning defence's starting classifier
+        read_weights(bad)  # a fine-tuning defence's starting classifier
     assert not (tmp_path / "marker").exists()
 
 

@@ -4,6 +4,8 @@ precision, data on the device) against the plain path.
 Where an option only acts on a GPU (``data_on_device``), ``test_data.py`` checks its wiring with a
 faked GPU; the comparison on a real one runs only where a GPU is present."""
 
+import csv
+import importlib.util
 import math
 
 import pytest
@@ -11,7 +13,9 @@ import torch
 
 from advtransfer.data import ImageSplits
 from advtransfer.model_io import load_classifier
-from advtransfer.training import TrainRecipe, train_classifier
+from advtransfer.recipe import TrainRecipe
+from advtransfer.training import HISTORY_COLUMNS, history
+from training_helpers import train
 
 
 def test_step_schedule_by_hand():
@@ -42,8 +46,7 @@ def tiny_splits():
 def trained_weights(tmp_path, architecture="convnet", **options):
     recipe = {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "lr": 0.05, **options}
     out = tmp_path / "_".join([architecture, *options])
-    train_classifier(tiny_splits(), architecture, None, recipe, out, out / "model.pt", out / "history.csv",
-                     accelerator="cpu")
+    train(tiny_splits(), architecture, None, recipe, out, accelerator="cpu")
     return torch.load(out / "model.pt", weights_only=True)["state_dict"]
 
 
@@ -117,3 +120,39 @@ def test_jobs_use_the_threads_snakemake_gives_them(monkeypatch):
         assert torch.get_num_threads() == 1 and os.environ["OMP_NUM_THREADS"] == "1"
     finally:
         torch.set_num_threads(threads)
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_training_logs_with_lightnings_loggers_and_its_history_is_what_they_hold(tmp_path):
+    """Lightning's CSV logger (and TensorBoard's, where installed) writes into the model's folder, one
+    row per epoch; history.csv holds those rows, as logged, in its columns. A re-run of the finished
+    training (resumed from its last checkpoint) logs anew in a new version and keeps one row per epoch."""
+    out = tmp_path / "mlp"
+    recipe = {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "lr": 0.05, "lr_steps": [[1, 0.01]]}
+    train(tiny_splits(), "mlp", None, recipe, out, accelerator="cpu")
+    logs = out / "logs"
+    logged = rows(logs / "csv" / "version_0" / "metrics.csv")
+    assert (logs / "csv" / "version_0" / "hparams.yaml").is_file()
+    if importlib.util.find_spec("tensorboard") is not None:
+        assert list((logs / "tensorboard").rglob("events.out.tfevents.*"))
+    with open(out / "history.csv", newline="") as f:
+        assert next(csv.reader(f)) == HISTORY_COLUMNS
+    written = rows(out / "history.csv")
+    assert written == [{k: row[k] for k in HISTORY_COLUMNS} for row in logged]
+    assert [r["epoch"] for r in written] == ["1", "2"] and float(written[1]["lr"]) == pytest.approx(0.01)
+    assert all(0 <= float(r["test_accuracy"]) <= 1 and float(r["train_loss"]) > 0 for r in written)
+
+    result = train(tiny_splits(), "mlp", None, recipe, out, accelerator="cpu")
+    assert result.resumed_from_epoch == 2 and (logs / "csv" / "version_1").is_dir()
+    assert rows(out / "history.csv") == written
+    # a run resumed after epoch 1 logs epoch 2 again in its version: the last row of an epoch counts
+    again = {**logged[1], "train_loss": "0.5", "step": "1"}
+    with open(logs / "csv" / "version_1" / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(again))
+        writer.writeheader()
+        writer.writerow(again)
+    assert history(out) == [written[0], {**written[1], "train_loss": "0.5"}]

@@ -38,16 +38,13 @@ def load_classifier(path: str | Path, map_location: str | torch.device = "cpu") 
     return model, {**h, **payload["meta"]}
 
 
-def load_weights(model: Classifier, path: str | Path) -> None:
-    """Copy the weights of a classifier saved by ``save_classifier`` into ``model`` (same shapes)."""
+def read_weights(path: str | Path) -> dict:
+    """The weights (a state dict) of a classifier saved by ``save_classifier``: what a fine-tuning
+    starts from (``training.ClassifierModule``'s ``init_weights``)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"the classifier to start from, {path}, does not exist")
-    state = load_torch(path)["state_dict"]
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise ValueError(f"{path} does not fit the classifier being trained: {err}") from None
+    return load_torch(path)["state_dict"]
 
 
 class NonFiniteModelError(ValueError):

@@ -1,15 +1,19 @@
 """Training of standard and Raw Zero-Shot classifiers (method §1–2) with PyTorch Lightning.
 
-One ``ClassifierModule`` for every (architecture, defence, excluded class). The recipe (optimiser,
-learning-rate schedule, epochs, batch size) comes from the config as a plain dict, see
-``TrainRecipe``. ``train_classifier`` runs one job: it resumes from ``checkpoints/last.ckpt`` when
-one exists, keeps a per-epoch history CSV and writes the final weights atomically.
+One ``ClassifierModule`` for every (architecture, defence, excluded class); it owns the
+optimisation: the recipe's optimiser and schedule (``configure_optimizers``) and one optimiser step
+on each batch the defence makes of a training batch (``Defence.training_batches``, method §2.5).
+``train_classifier`` runs one ``Training`` in a folder: it resumes from ``checkpoints/last.ckpt``
+when one belongs to it, and logs one row per epoch with Lightning's loggers into ``logs/`` (a CSV
+logger always, TensorBoard's when ``tensorboard`` is installed); ``history`` reads the rows back.
+Writing the model file is the training job's (``advtransfer.jobs.train``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import importlib.util
 import math
 import sys
 import time
@@ -25,11 +29,31 @@ from torch.nn import functional as F
 from advtransfer import gpus
 from advtransfer.data.datamodule import TrainingData
 from advtransfer.defences import Defence, build_defence
-from advtransfer.files import atomic_path, discard_stale, file_digest, load_torch
-from advtransfer.io import wrote
-from advtransfer.model_io import load_classifier, load_weights, save_classifier  # noqa: F401 (re-exported)
+from advtransfer.files import discard_stale, load_torch
 from advtransfer.models import Classifier, build_classifier
-from advtransfer.recipe import TrainRecipe, lr_factor  # noqa: F401 (re-exported)
+from advtransfer.recipe import TrainRecipe, lr_factor
+
+# The columns of a training's history, one row per epoch (method §2.2): the epoch (1-based), the
+# training loss (mean over the epoch), the test accuracy after it (own classes), the learning rate
+# of the next epoch (Lightning steps an epoch schedule at the epoch's last batch) and the epoch's
+# wall time in seconds.
+HISTORY_COLUMNS = ["epoch", "train_loss", "test_accuracy", "lr", "seconds"]
+LOGS, CSV_LOGS, TENSORBOARD_LOGS = "logs", "csv", "tensorboard"  # <folder>/logs/csv/version_N/metrics.csv
+
+
+@dataclass(frozen=True)
+class Training:
+    """One classifier's training (method §1–2): ``architecture`` (or ``own_model``, an architecture
+    given by import path, ``advtransfer.own``) behind ``defence`` with its parameters, trained with
+    ``recipe`` and ``seed`` on every class but ``excluded`` (None: the standard classifier)."""
+
+    architecture: str
+    recipe: TrainRecipe
+    excluded: int | None
+    seed: int
+    defence: str
+    defence_params: dict
+    own_model: dict | None
 
 
 class _LrFactor:
@@ -47,23 +71,40 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class ClassifierModule(L.LightningModule):
-    """Classification with any registered architecture behind a defence's input transforms."""
+    """Classification with any registered architecture behind a defence's input transforms.
+
+    The module optimises by hand (Lightning's manual optimisation): each training batch, one
+    optimiser step on each batch ``Defence.training_batches`` yields (the batch itself for most
+    defences; the clean batch, then its PGD examples, for adversarial training), each with the
+    defence's ``training_loss``; the epoch schedule steps after the epoch's last batch, where
+    Lightning steps it under automatic optimisation. ``init_weights``: a trained classifier's
+    weights to start from (fine-tuning defences); ``examples``: the adversarial example files a
+    fine-tuning defence trains on (method §4.10).
+    """
 
     def __init__(self, architecture: str, in_channels: int, image_size: int, num_classes: int,
-                 mean: list, std: list, recipe: dict, defence: str = "vanilla",
-                 defence_params: dict | None = None, init_from: str | None = None,
-                 own_model: dict | None = None):
+                 mean: list, std: list, recipe: TrainRecipe, defence: str = "vanilla",
+                 defence_params: dict | None = None, own_model: dict | None = None,
+                 init_weights: dict | None = None, examples: list[str] | None = None, seed: int = 0):
         super().__init__()
-        self.save_hyperparameters(ignore=["init_from"] + (["own_model"] if own_model is None else []))
-        self.recipe = TrainRecipe.from_config(recipe)
-        self.defence: Defence = build_defence(defence, defence_params)
+        # plain values only: they rebuild the classifier (model_io) and load with weights_only
+        self.save_hyperparameters({
+            "architecture": architecture, "in_channels": in_channels, "image_size": image_size,
+            "num_classes": num_classes, "mean": mean, "std": std, "recipe": recipe.as_config(),
+            "defence": defence, "defence_params": defence_params,
+            **({"own_model": own_model} if own_model is not None else {})})
+        self.automatic_optimization = False  # training_step makes the optimiser steps
+        self.recipe, self.seed = recipe, seed
+        self.defence: Defence = build_defence(defence, defence_params, examples=examples)
         self.model: Classifier = build_classifier(
             architecture, in_channels, image_size, num_classes, mean, std, self.defence.input_transforms(),
             own_model=own_model)
-        self.defence.prepare_model(self.model)
-        if init_from is not None:  # fine-tuning (e.g. LOTS-AT) starts from a trained classifier
-            load_weights(self.model, init_from)
-        self.automatic_optimization = self.defence.steps_per_batch == 1  # else: training_step steps
+        if init_weights is not None:  # fine-tuning (e.g. LOTS-AT) starts from a trained classifier
+            try:
+                self.model.load_state_dict(init_weights)
+            except RuntimeError as err:
+                raise ValueError(f"the classifier to start from does not fit the classifier being trained: "
+                                 f"{err}") from None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.recipe.channels_last and x.ndim == 4:
@@ -80,27 +121,28 @@ class ClassifierModule(L.LightningModule):
             return body.training_loss(self.model.standardize(self.model.transforms(x)), y)
         return self.criterion(self(x), y)
 
+    def on_train_start(self):
+        # Once per fit, resumed ones included, before the first batch: the defence sees the classifier,
+        # the study's seed and how many batches an epoch has (its loader is set up by now).
+        self.defence.prepare(self.model, seed=self.seed, batches_per_epoch=self.trainer.num_training_batches)
+
     def training_step(self, batch, batch_idx):
         x, y = batch
-        if self.automatic_optimization:
-            loss = self.defence.training_loss(self, x, y)
-        else:  # one optimiser step on each batch the defence makes of this one (adversarial training)
-            loss = torch.stack([self.manual_step(xb, yb) for xb, yb in self.defence.training_batches(self, x, y)])
-            loss = loss.mean()
-            if self.trainer.is_last_batch and self.lr_schedulers() is not None:
-                self.lr_schedulers().step()  # interval "epoch", as Lightning does with automatic optimisation
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
-                 sync_dist=True)
-        return loss
-
-    def manual_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Manual optimisation: one step on (x, y); its loss, detached."""
         optimizer = self.optimizers()
-        loss = self.defence.training_loss(self, x, y)
-        optimizer.zero_grad()
-        self.manual_backward(loss)
-        optimizer.step()
-        return loss.detach()
+        losses = []
+        for xb, yb in self.defence.training_batches(self, x, y):  # a generator: each batch after the last step
+            loss = self.defence.training_loss(self, xb, yb)
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            optimizer.step()
+            losses.append(loss.detach())
+        loss = torch.stack(losses).mean()
+        if self.trainer.is_last_batch:
+            self.lr_schedulers().step()  # interval "epoch", where Lightning steps it under automatic optimisation
+        # logged by ``EpochLog`` (one row per epoch), not at every step
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
+                 sync_dist=True, logger=False)
+        return loss
 
     def on_train_epoch_end(self):
         # Runs before the epoch's checkpoint is saved: a diverged epoch leaves no checkpoint and no model.
@@ -112,10 +154,13 @@ class ClassifierModule(L.LightningModule):
                 f"{self.recipe.lr}) and run again; no model was written.")
 
     def validation_step(self, batch, batch_idx):
+        # Lightning's validation loop runs the per-epoch TEST pass (the test split, own classes; method
+        # §2.2): a measurement for monitoring the training only. Nothing is chosen by it: no checkpoint,
+        # no early stop, no schedule (the checkpoint kept is always the last epoch's).
         x, y = batch
         accuracy = (self(x).argmax(dim=1) == y).float().mean()
         self.log("test_accuracy", accuracy, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
-                 sync_dist=True)
+                 sync_dist=True, logger=False)
 
     def configure_optimizers(self):
         r = self.recipe
@@ -128,13 +173,16 @@ class ClassifierModule(L.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
 
 
-class History(L.Callback):
-    """Writes one row per epoch (loss, test accuracy, lr, seconds) to a CSV, kept across resumes."""
+class EpochLog(L.Callback):
+    """One row per epoch (``HISTORY_COLUMNS``) to the trainer's loggers, written out at once.
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.rows: list[dict] = []
-        self._start = 0.0
+    The row goes out when the epoch's training loss is known (``on_train_epoch_end``) and before the
+    epoch's checkpoint is saved: a job killed after a checkpoint never lacks that epoch's row. A
+    resumed run logs into a new version folder; ``history`` keeps the last row of each epoch.
+    """
+
+    def __init__(self):
+        self._start, self._tested = 0.0, {}
 
     def on_train_epoch_start(self, trainer, module):
         self._start = time.perf_counter()
@@ -142,33 +190,21 @@ class History(L.Callback):
     def on_validation_epoch_end(self, trainer, module):
         if trainer.sanity_checking:
             return
-        metrics = trainer.callback_metrics
-        row = {
-            "epoch": trainer.current_epoch + 1,
-            "train_loss": float(metrics.get("train_loss", float("nan"))),
-            "test_accuracy": float(metrics.get("test_accuracy", float("nan"))),
+        self._tested = {
+            "test_accuracy": float(trainer.callback_metrics.get("test_accuracy", float("nan"))),
             "lr": trainer.optimizers[0].param_groups[0]["lr"],
             "seconds": round(time.perf_counter() - self._start, 3),
         }
-        self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [row]
 
     def on_train_epoch_end(self, trainer, module):
-        # train_loss of the epoch is known only now; validation ran just before.
-        if self.rows and self.rows[-1]["epoch"] == trainer.current_epoch + 1:
-            self.rows[-1]["train_loss"] = float(trainer.callback_metrics.get("train_loss", float("nan")))
-        if trainer.is_global_zero:
-            write_csv(self.path, self.rows)
-
-    def on_fit_end(self, trainer, module):
-        # A run resumed from a checkpoint that holds every epoch trains none: write what it restored.
-        if trainer.is_global_zero:
-            write_csv(self.path, self.rows)
-
-    def state_dict(self):
-        return {"rows": self.rows}
-
-    def load_state_dict(self, state):
-        self.rows = list(state["rows"])
+        row = {"epoch": trainer.current_epoch + 1,
+               "train_loss": float(trainer.callback_metrics.get("train_loss", float("nan"))),
+               "test_accuracy": float("nan"), "lr": trainer.optimizers[0].param_groups[0]["lr"], "seconds": 0.0,
+               **self._tested}
+        self._tested = {}
+        for logger in trainer.loggers:
+            logger.log_metrics(row, step=trainer.current_epoch)
+            logger.save()
 
 
 class EpochPrinter(L.Callback):
@@ -183,95 +219,112 @@ class EpochPrinter(L.Callback):
               f"test_accuracy {float(m.get('test_accuracy', float('nan'))):.4f}", file=sys.stderr, flush=True)
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        if rows:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+def loggers(folder: str | Path) -> list:
+    """Lightning's loggers of a training in ``folder``: CSV always, TensorBoard's when installed
+    (optional: ``pip install tensorboard``); each run in a new ``version_N`` below ``<folder>/logs``."""
+    logs = Path(folder) / LOGS
+    found = [L.pytorch.loggers.CSVLogger(logs, name=CSV_LOGS)]
+    if importlib.util.find_spec("tensorboard") is not None:
+        found.append(L.pytorch.loggers.TensorBoardLogger(logs, name=TENSORBOARD_LOGS, default_hp_metric=False))
+    return found
+
+
+def history(folder: str | Path) -> list[dict[str, str]]:
+    """The history of the training in ``folder`` (``HISTORY_COLUMNS``, values as the CSV logger wrote
+    them): every run's rows in order, the last row of each epoch (a resumed run logs again the epochs
+    it trains), sorted by epoch."""
+    runs = sorted((Path(folder) / LOGS / CSV_LOGS).glob("version_*/metrics.csv"),
+                  key=lambda p: int(p.parent.name.removeprefix("version_")))
+    rows: dict[int, dict[str, str]] = {}
+    for path in runs:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get("epoch"):
+                    rows[int(row["epoch"])] = {k: row[k] for k in HISTORY_COLUMNS}
+    return [rows[e] for e in sorted(rows)]
 
 
 @dataclass
 class TrainResult:
-    test_accuracy: float
+    module: ClassifierModule
+    history: list[dict[str, str]]  # ``history``: one row per epoch, values as logged
     epochs: int
     resumed_from_epoch: int
+    writes: bool  # this process writes the outputs (rank 0 of a DDP training)
+
+    @property
+    def test_accuracy(self) -> float:
+        """The test accuracy after the last epoch (NaN without one)."""
+        return float(self.history[-1]["test_accuracy"]) if self.history else float("nan")
 
 
-def train_classifier(splits, architecture: str, excluded: int | None, recipe: dict, out_dir: str | Path,
-                     model_path: str | Path, history_path: str | Path, seed: int = 0,
-                     defence: str = "vanilla", defence_params: dict | None = None,
-                     accelerator: str = "auto", devices: int | None = None, code: str | None = None,
-                     init_from: str | Path | None = None, own_model: dict | None = None,
-                     examples: list[str] | None = None) -> TrainResult:
-    """Train one classifier on ``splits`` without class ``excluded`` (None = the standard classifier).
+def train_classifier(splits, training: Training, folder: str | Path, *, init_weights: dict | None = None,
+                     examples: list[str] | None = None, stamp: dict | None = None,
+                     accelerator: str = "auto") -> TrainResult:
+    """Run ``training`` on ``splits`` in ``folder`` (its ``checkpoints/`` and ``logs/``).
 
-    Resumes from ``<out_dir>/checkpoints/last.ckpt`` if it belongs to this job (same recipe, data,
-    defence, seed and training ``code`` version); writes ``model_path`` (weights and the metadata
-    ``load_classifier`` needs) and ``history_path`` atomically, also when the checkpoint already
-    holds every epoch. Checkpoints load as tensors and plain values only (``weights_only``).
-    ``init_from``: a trained classifier's ``model.pt`` whose weights the training starts from
-    (fine-tuning defences); ``examples``: the adversarial example files a fine-tuning defence trains
-    on (method §4.10); making either anew discards this job's checkpoints. A defence with
-    ``iterations`` trains that many batches in its ``epochs`` instead of the recipe's epochs.
-    ``own_model``: an architecture given by import path (``advtransfer.own``).
+    Resumes from ``<folder>/checkpoints/last.ckpt`` if the folder belongs to this training (the same
+    ``Training``, data and ``stamp``: what else the job depends on, e.g. its code version and its
+    inputs' digests); else starts afresh. Checkpoints load as tensors and plain values only
+    (``weights_only``). ``init_weights``: the weights to start from (fine-tuning defences);
+    ``examples``: the adversarial example files a fine-tuning defence trains on (method §4.10). A
+    defence with ``iterations`` trains that many batches in its ``epochs`` instead of the recipe's.
     """
-    r = TrainRecipe.from_config(recipe)
-    L.seed_everything(seed, workers=True, verbose=False)
-    num_classes = splits.num_classes - (excluded is not None)
+    r = training.recipe
+    L.seed_everything(training.seed, workers=True, verbose=False)
+    num_classes = splits.num_classes - (training.excluded is not None)
     mean, std = splits.channel_stats()
-    module = ClassifierModule(architecture, splits.in_channels, splits.image_size, num_classes,
-                              mean, std, recipe, defence, defence_params, init_from=init_from, own_model=own_model)
-    if examples:
-        module.defence.use_examples(examples)
-    transform_set = lambda x, y: module.defence.prepare_training_set(x, y, seed)  # noqa: E731
+    module = ClassifierModule(training.architecture, splits.in_channels, splits.image_size, num_classes, mean, std,
+                              r, training.defence, training.defence_params, own_model=training.own_model,
+                              init_weights=init_weights, examples=examples, seed=training.seed)
+    transform_set = lambda x, y: module.defence.prepare_training_set(x, y, training.seed)  # noqa: E731
     epochs, iterations = module.defence.epochs or r.epochs, module.defence.iterations
     batches = math.ceil(iterations / epochs) if iterations else None
-    data = TrainingData(splits, excluded, r.batch_size, seed, transform_set, r.data_on_device, batches=batches)
+    data = TrainingData(splits, training.excluded, r.batch_size, training.seed, transform_set, r.data_on_device,
+                        batches=batches)
     if r.channels_last:
         module.model.to(memory_format=torch.channels_last)
 
     # The checkpoint folder holds this job's own checkpoints when it resumes: no warning about that.
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
-    ckpt_dir = Path(out_dir) / "checkpoints"
+    folder = Path(folder)
+    ckpt_dir = folder / "checkpoints"
     last = ckpt_dir / "last.ckpt"
-    discard_stale(ckpt_dir, {**dict(module.hparams), "seed": seed, "excluded": excluded,
-                             "data": getattr(splits, "fingerprint", None), "init_from": file_digest(init_from),
-                             "examples": file_digest(*(examples or [])), "code": code})
+    job = {**dict(module.hparams), "seed": training.seed, "excluded": training.excluded,
+           "data": getattr(splits, "fingerprint", None), **(stamp or {})}
+    discard_stale(ckpt_dir, job)
+    discard_stale(folder / LOGS, job)
     resumed = 0
     if last.exists():
         resumed = epochs_done(last)
         print(f"resuming from {last} (epoch {resumed} done)", file=sys.stderr, flush=True)
     terminal = sys.stderr.isatty()
     callbacks = [
+        EpochLog(),
         # Lightning writes last.ckpt only beside a top-k checkpoint: keep the newest one, linked as last.ckpt.
+        # No monitored metric: the checkpoint is the last epoch's, never chosen by the test pass.
         L.pytorch.callbacks.ModelCheckpoint(dirpath=ckpt_dir, save_last="link", save_top_k=1,
                                             save_on_train_epoch_end=True),
-        History(history_path),
     ]
     if not terminal:
         callbacks.append(EpochPrinter())
-    devices = r.devices if devices is None else devices
     # In-memory loaders fetch whole batches in the main process: worker processes would only add copies.
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     # A CPU training sees no GPU: nothing in it starts CUDA (advtransfer.gpus.hidden). The data module
     # keeps in-memory data on the trainer's own GPU only (data_on_device).
     with gpus.hidden() if accelerator == "cpu" else contextlib.nullcontext():
         trainer = L.Trainer(
-            max_epochs=epochs, accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto",
+            max_epochs=epochs, accelerator=accelerator, devices=r.devices, strategy="ddp" if r.devices > 1 else "auto",
             # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
             # Snakemake retries and resumes instead.
-            plugins=[LightningEnvironment()], precision=r.precision, logger=False, callbacks=callbacks,
-            enable_progress_bar=terminal, enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
+            plugins=[LightningEnvironment()], precision=r.precision, logger=loggers(folder), log_every_n_steps=1,
+            callbacks=callbacks, default_root_dir=folder, enable_progress_bar=terminal, enable_model_summary=False,
+            num_sanity_val_steps=0, deterministic=False,
             use_distributed_sampler=False,  # TrainingData shards the training split itself; tests are not split
         )
         trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.exists() else None, weights_only=True)
-    if trainer.global_rank == 0:
-        save_classifier(module, model_path, excluded=excluded, class_names=splits_class_names(splits, excluded))
-    history = callbacks[1].rows
-    accuracy = history[-1]["test_accuracy"] if history else float("nan")
-    wrote(model_path, history_path, what=f"{epochs} epochs, test accuracy {accuracy:.4f}")
-    return TrainResult(accuracy, epochs, resumed)
+    return TrainResult(module, history(folder) if trainer.global_rank == 0 else [], epochs, resumed,
+                       trainer.global_rank == 0)
 
 
 def epochs_done(checkpoint: str | Path) -> int:
@@ -279,21 +332,3 @@ def epochs_done(checkpoint: str | Path) -> int:
     would run code when loaded)."""
     state = load_torch(checkpoint)
     return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
-
-
-def splits_class_names(splits, excluded: int | None) -> list[str]:
-    names = list(getattr(splits, "class_names", [str(i) for i in range(splits.num_classes)]))
-    return [n for i, n in enumerate(names) if i != excluded]
-
-
-def train_job(data: dict, architecture: str, excluded: int | None, recipe: dict, defence: str,
-              defence_params: dict, seed: int, model: str, history: str, code: str | None = None,
-              init_from: str | None = None, own_model: dict | None = None,
-              examples: list[str] | None = None) -> TrainResult:
-    """The workflow's ``train`` job: load the dataset, train (or resume), write weights and history."""
-    from advtransfer.data import for_architecture, load_dataset
-
-    splits = for_architecture(load_dataset(**data), architecture)
-    return train_classifier(splits, architecture, excluded, recipe, Path(model).parent, model, history,
-                            seed=seed, defence=defence, defence_params=defence_params, code=code,
-                            init_from=init_from, own_model=own_model, examples=examples)

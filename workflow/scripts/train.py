@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.training import train_job
+from advtransfer.jobs.train import train_job
 
 with job(snakemake):
     train_job(**snakemake.params.job, excluded=snakemake.params.excluded, init_from=snakemake.input.get("base"),

@@ -4,17 +4,21 @@ A ``Defence`` contributes
 - input transforms (``input_transforms``): ``nn.Module``s placed in front of the classifier at
   train and test time (see ``advtransfer.models.Classifier``): feature squeezing, spatial smoothing,
   thermometer encoding (``advtransfer.defences.transforms``);
-- training-time changes (``advtransfer.defences.training_time``): ``prepare_training_set``
-  (Gaussian augmentation doubles the set), ``training_loss`` (label smoothing, adversarial
-  training), called by the training module each batch;
-- ``prepare_model``: a hook run once on the freshly built classifier, before training (e.g. a
-  check of a layer name). A defence that fine-tunes a trained classifier (``advtransfer.study.
-  FINE_TUNED``) gets it from the workflow: the training job starts from its weights (``init_from``).
+- training-time changes (``advtransfer.defences.training_time``), which the training module
+  (``advtransfer.training.ClassifierModule``, the owner of the optimisation) asks for:
+  ``prepare_training_set`` (Gaussian augmentation doubles the set), ``training_batches`` (the batches
+  of one training batch, one optimiser step each: adversarial training adds its PGD examples) and
+  ``training_loss`` (label smoothing), each batch;
+- ``prepare``: one hook, run by the training module when training starts, with the classifier, the
+  study's seed and the number of batches per epoch (e.g. a check of a layer name, the seed of a
+  random start). A defence that fine-tunes a trained classifier (``advtransfer.study``,
+  ``FINE_TUNED``) gets its weights from the training job; one that trains on stored adversarial
+  examples takes their files as the constructor argument ``examples`` (``takes_examples``).
 
 ``vanilla`` is the no-defence case. Register a defence with ``@DEFENCES.register("name")`` (and its
-module in the table below) on a
-class whose constructor takes the defence's config parameters as keyword arguments; a bad value
-raises ``ValueError`` naming the defence and the parameter (``check_param``).
+module in ``advtransfer.catalog.DEFENCES``) on a class whose constructor takes the defence's config
+parameters as keyword arguments; a bad value raises ``ValueError`` naming the defence and the
+parameter (``check_param``).
 """
 
 from __future__ import annotations
@@ -29,39 +33,33 @@ DEFENCES: Registry = Registry("defence", catalog.DEFENCES)
 
 
 class Defence:
-    """Base class: no input transform, the training set as it is, the architecture's own loss.
-
-    A defence with ``steps_per_batch`` > 1 makes several optimiser steps per training batch: the
-    training step takes one on each batch ``training_batches`` yields (adversarial training: the
-    clean batch, then its PGD examples made after the first step).
-    """
+    """Base class: no input transform, the training set as it is, one optimiser step per training
+    batch on the architecture's own loss."""
 
     name = "vanilla"
-    steps_per_batch = 1
     iterations: int | None = None  # a fine-tuning of this many batches, in ``epochs`` epochs (method §4.10)
     epochs: int | None = None  # None: the recipe's
-
-    def use_examples(self, paths: list[str]) -> None:
-        """Adversarial example files (the workflow's inputs) to train on; only a fine-tuning defence takes them."""
-        raise ValueError(f"defence {self.name!r} takes no adversarial example files")
+    takes_examples = False  # the constructor takes ``examples``: adversarial example files (method §4.10)
 
     def input_transforms(self) -> list[nn.Module]:
         return []
+
+    def prepare(self, model: nn.Module, *, seed: int, batches_per_epoch: float) -> None:
+        """Called once when training starts (a resumed one too), before the first batch: the classifier,
+        the study's seed and the number of training batches per epoch (``inf`` for an unsized loader)."""
 
     def prepare_training_set(self, x: torch.Tensor, y: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The training images (0–255 scale) and labels the classifier trains on."""
         return x, y
 
-    def training_loss(self, module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The loss of one training batch; ``module`` is the ``ClassifierModule``."""
-        return module.classification_loss(x, y)
-
     def training_batches(self, module, x: torch.Tensor, y: torch.Tensor):
-        """The batches of one training batch's optimiser steps (``steps_per_batch`` > 1 only)."""
+        """The batches of one training batch, one optimiser step each (a generator: the training module
+        takes the next batch after the previous step)."""
         yield x, y
 
-    def prepare_model(self, model: nn.Module) -> None:
-        """Called once on the newly built classifier."""
+    def training_loss(self, module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The loss of one batch; ``module`` is the ``ClassifierModule``."""
+        return module.classification_loss(x, y)
 
 
 def check_param(defence: str, param: str, value, ok: bool, requirement: str) -> None:
@@ -83,13 +81,16 @@ class Vanilla(Defence):
     pass
 
 
-def build_defence(name: str, params: dict | None = None) -> Defence:
-    """Instantiate a registered defence with its config parameters (``ValueError`` if unknown or bad)."""
+def build_defence(name: str, params: dict | None = None, examples: list[str] | None = None) -> Defence:
+    """Instantiate a registered defence with its config parameters (``ValueError`` if unknown or bad);
+    ``examples``: the adversarial example files of a defence that ``takes_examples``."""
     if name not in DEFENCES:
         raise ValueError(f"unknown defence {name!r}; known: {', '.join(DEFENCES.names())}")
     cls = DEFENCES.get(name)  # imports the defence's module
+    if examples and not cls.takes_examples:
+        raise ValueError(f"defence {name!r} takes no adversarial example files")
     try:
-        return cls(**(params or {}))
+        return cls(**(params or {}), **({"examples": list(examples or ())} if cls.takes_examples else {}))
     except TypeError as err:
         raise ValueError(f"defence {name!r}: bad parameters {params!r} ({err})") from None
 

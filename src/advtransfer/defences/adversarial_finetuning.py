@@ -15,8 +15,8 @@ from advtransfer.finetuning import load_examples
 @DEFENCES.register(FINETUNING)
 class AdversarialFineTuning(Defence):
     """Fine-tuning on the examples of ``technique`` (LOTS: at each of ``layers``), made on the vanilla
-    classifier by the workflow's ``adversarial_examples`` jobs and given to the training job
-    (``use_examples``); it starts from that classifier (``advtransfer.study.FINE_TUNED``).
+    classifier by the workflow's ``adversarial_examples`` jobs; the training job gives their files
+    (``examples``) and starts from that classifier (``advtransfer.study``, ``FINE_TUNED``).
 
     ``iterations`` optimiser steps (batches of the recipe's size, the recipe's optimiser) in
     ``epochs`` epochs of equal length, each ending with a test pass and a checkpoint. With ``clean``
@@ -29,9 +29,11 @@ class AdversarialFineTuning(Defence):
     """
 
     name = FINETUNING
+    takes_examples = True
 
     def __init__(self, technique: str = FINETUNING_TECHNIQUE, layers: list = FINETUNING_LAYERS,
-                 iterations: int = 20_000, epochs: int = 10, clean: bool = True, n_clean: int | None = None):
+                 iterations: int = 20_000, epochs: int = 10, clean: bool = True, n_clean: int | None = None,
+                 examples: list[str] = ()):
         check_param(self.name, "technique", technique, technique in TECHNIQUES, f"one of {', '.join(TECHNIQUES)}")
         check_param(self.name, "layers", layers, isinstance(layers, (list, tuple)) and len(layers) > 0
                     and all(isinstance(v, str) and v for v in layers), "a list of layer names")
@@ -43,10 +45,7 @@ class AdversarialFineTuning(Defence):
                     "an integer ≥ 1, or null for every clean training image")
         self.technique, self.layers, self.iterations, self.epochs, self.clean, self.n_clean = \
             technique, list(layers), iterations, epochs, clean, n_clean
-        self.examples: list[str] = []
-
-    def use_examples(self, paths: list[str]) -> None:
-        self.examples = [str(p) for p in paths]
+        self.examples = [str(p) for p in examples]
 
     def prepare_training_set(self, x: torch.Tensor, y: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.examples:

@@ -51,12 +51,14 @@ class LotsAdversarialTraining(Defence):
         check_param(self.name, "layer", layer, isinstance(layer, str) and bool(layer), "a layer name")
         check_param(self.name, "limit", limit, is_int(limit) and limit >= 1, "an integer ≥ 1")
         self.n_examples, self.layer, self.limit = n_examples, layer, limit
+        self.batches_per_epoch = math.inf  # until ``prepare``: every image of a batch gets an example
 
-    def prepare_model(self, model) -> None:
+    def prepare(self, model, *, seed: int, batches_per_epoch: float) -> None:
         try:
             LayerFeatures(model, self.layer)
         except ValueError as err:
             raise ValueError(f"defence {self.name!r}: layer: {err}") from None
+        self.batches_per_epoch = batches_per_epoch
 
     def lots_examples(self, model, x: torch.Tensor, y: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
         """LOTS examples (uint8, 0–255) of the first ``count`` images of a batch ``x`` (floats in
@@ -70,7 +72,7 @@ class LotsAdversarialTraining(Defence):
         return result.adversarials, y[rows]
 
     def training_loss(self, module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        batches = module.trainer.num_training_batches
+        batches = self.batches_per_epoch
         count = len(y) if not math.isfinite(batches) else min(len(y), math.ceil(self.n_examples / max(1, batches)))
         adversarials, labels = self.lots_examples(module.model, x, y, count)
         mixed = torch.cat([x, adversarials.to(x.dtype) / PIXEL_MAX])

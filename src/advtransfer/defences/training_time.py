@@ -77,12 +77,12 @@ class AdversarialTraining(Defence):
     ``max_iter`` 10, random start; for Fashion-MNIST scale ε to its attack table (e.g. 0.1·255).
     The examples are made with the model in evaluation mode (the attack's convention), then the
     model trains on them. PGD runs with ``early_stop=False``: every example, misclassified or not,
-    takes all ``max_iter`` steps, as in Madry et al. The training step makes both optimiser steps
-    (``steps_per_batch`` 2, ``training_batches``) and steps the learning-rate schedule each epoch.
+    takes all ``max_iter`` steps, as in Madry et al. The training module makes one optimiser step on
+    each of the two batches ``training_batches`` yields; the random start is seeded from the study's
+    seed (``prepare``).
     """
 
     name = "adversarial_training"
-    steps_per_batch = 2  # a step on the clean batch, then one on its PGD examples
 
     def __init__(self, eps: float = 8.0, eps_step: float = 2.0, max_iter: int = 10, random_start: bool = True):
         check_param(self.name, "eps", eps, is_number(eps) and eps > 0, "a number > 0")
@@ -93,9 +93,8 @@ class AdversarialTraining(Defence):
         self.seed = 0
         self._attack = None
 
-    def prepare_training_set(self, x, y, seed):
+    def prepare(self, model, *, seed: int, batches_per_epoch: float) -> None:
         self.seed = seed  # seeds PGD's random start
-        return x, y
 
     def attack(self, model):
         """The PGD attack on ``model`` (built once per model, so its random start keeps drawing)."""
@@ -108,5 +107,6 @@ class AdversarialTraining(Defence):
         return self._attack
 
     def training_batches(self, module, x: torch.Tensor, y: torch.Tensor):
+        """The clean batch, then its PGD examples (made after the clean step, with the updated model)."""
         yield x, y
         yield self.attack(module.model)(x, y), y  # made after the clean step, with the updated model
