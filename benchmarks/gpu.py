@@ -62,15 +62,16 @@ def defence_cost(defence: str, params: dict) -> float:
 def training_grid(config: dict, dataset: str) -> dict[str, dict]:
     """Per architecture of ``dataset``: training jobs, epochs over all of them, and epochs weighted by
     ``defence_cost`` (vanilla-epoch equivalents)."""
-    from advtransfer import study
+    from advtransfer.study import Study
 
+    study = Study.from_config(config)
     grid: dict[str, dict] = {}
-    per_model = len(study.excluded_classes(config, dataset)) + 1  # every C₋ᵢ and the standard classifier
-    for d, architecture, defence in study.models(config):
+    per_model = len(study.datasets[dataset].excluded_classes) + 1  # every C₋ᵢ and the standard classifier
+    for d, architecture, defence in study.models:
         if d != dataset:
             continue
-        epochs = int(study.recipe(config, d, architecture)["epochs"])
-        cost = defence_cost(defence, study.defence_params(config, defence, d))
+        epochs = int(study.datasets[d].architectures[architecture].recipe["epochs"])
+        cost = defence_cost(defence, study.datasets[d].defence(architecture, defence).params)
         row = grid.setdefault(architecture, {"jobs": 0, "epochs": 0, "weighted_epochs": 0.0})
         row["jobs"] += per_model
         row["epochs"] += per_model * epochs
@@ -207,14 +208,14 @@ def plain_epoch(splits, architecture: str, recipe: dict) -> float:
 
 
 def part_training(config: dict, args, tmp: Path) -> None:
-    from advtransfer import study
+    from advtransfer.study import Study
 
     print(f"\n(a) one epoch, project (Lightning) against a plain loop; {args.train_images} training and "
           f"{args.test_images} test images on the GPU")
     splits = random_splits(args.train_images, args.test_images)
     print(f"{'architecture':<14}{'precision':>11}{'project s':>11}{'plain s':>10}{'project/plain':>15}")
     for architecture in ("resnet32", "lenet"):
-        recipe = study.recipe(config, "cifar10", architecture)
+        recipe = dict(Study.from_config(config).datasets["cifar10"].architectures[architecture].recipe)
         recipe["precision"] = args.precision
         project, plain = project_epoch(splits, architecture, recipe, tmp), plain_epoch(splits, architecture, recipe)
         print(f"{architecture:<14}{args.precision:>11}{project:>11.2f}{plain:>10.2f}{project / plain:>15.2f}",
@@ -232,9 +233,9 @@ ATTACK_DEFAULTS = {  # the attacks config/paper.yaml does not run on CIFAR-10, w
 
 
 def attack_params(config: dict, name: str) -> dict:
-    from advtransfer import study
+    from advtransfer.study import Study
 
-    return study.attack_params(config, "cifar10", name) or dict(ATTACK_DEFAULTS.get(name, {}))
+    return Study.from_config(config).datasets["cifar10"].attack_params(name) or dict(ATTACK_DEFAULTS.get(name, {}))
 
 
 def art_attacks(model, params: dict, n: int) -> dict:
@@ -378,10 +379,12 @@ def utilisation(sampler) -> str:
 
 
 def part_concurrent(config: dict, args, tmp: Path) -> None:
-    from advtransfer import gpus, study
+    from advtransfer import gpus
+    from advtransfer.study import Study
 
     device = (gpus.pool_devices() or ["0"])[0]
-    recipe = {**study.recipe(config, "cifar10", "lenet"), "epochs": args.job_epochs, "data_on_device": True}
+    recipe = {**Study.from_config(config).datasets["cifar10"].architectures["lenet"].recipe, "epochs": args.job_epochs,
+              "data_on_device": True}
     print(f"\n(c) concurrent LeNet training jobs on GPU {device} through the lock pool "
           f"({gpus.SLOTS_ENV}={max(args.jobs)}): {args.job_images} images × {args.job_epochs} epochs each")
     print("images/s: all jobs' images over the wall time from the first job's start of train_classifier "
@@ -424,16 +427,17 @@ def part_concurrent(config: dict, args, tmp: Path) -> None:
 def part_grid(config: dict, args) -> None:
     import torch
 
-    from advtransfer import study
     from advtransfer.models import build_classifier
+    from advtransfer.study import Study
 
-    architectures = study.architectures(config, "cifar10")
+    cifar10 = Study.from_config(config).datasets["cifar10"]
+    architectures = list(cifar10.architectures)
     print(f"\n(d) training step time per CIFAR-10 architecture of {args.config} (plain loop, data on the GPU, "
           f"the recipe's batch size, precision {args.precision}; {args.steps} steps timed after "
           f"{args.warmup} warm-up steps, extrapolated to {EPOCH} images)")
     seconds = {}
     for architecture in architectures:
-        recipe = study.recipe(config, "cifar10", architecture)
+        recipe = cifar10.architectures[architecture].recipe
         bs = recipe.get("batch_size", 64)
         torch.manual_seed(0)
         model = build_classifier(architecture, 3, 32, 10, [0.5] * 3, [0.25] * 3).to(DEVICE).train()
@@ -478,7 +482,9 @@ def main() -> None:
     if args.quick:
         args.train_images, args.test_images = 20_000, 5_000
         args.art_images, args.steps = 200, 30
-    config = yaml.safe_load(args.config.read_text())
+    from advtransfer.schema import validated
+
+    config = validated(yaml.safe_load(args.config.read_text()))
     if args.dry_run:
         print(f"{args.config}: the CIFAR-10 training grid (no GPU needed)")
         print_grid(config, "cifar10")

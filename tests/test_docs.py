@@ -8,8 +8,8 @@ import re
 import yaml
 from snakemake.utils import validate
 
-from advtransfer import study
 from advtransfer.code import code_version
+from advtransfer.study import Study
 from workflow_helpers import ROOT
 
 DOCS = ROOT / "docs"
@@ -40,7 +40,7 @@ def default_study_code() -> str:
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))  # fills in the defaults
     scripts = sorted((ROOT / "workflow" / "scripts").glob("*.py"))
-    return code_version(*scripts, modules=study.code_modules(config))
+    return code_version(*scripts, modules=Study.from_config(config).code_modules())
 
 
 def test_the_default_studys_quoted_results_are_what_the_current_code_makes():

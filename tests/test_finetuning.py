@@ -16,6 +16,8 @@ from advtransfer.files import load_torch
 from advtransfer.lots import choose_targets, correct_origins, predict
 from advtransfer.model_io import load_classifier, read_weights
 from advtransfer.recipe import TrainRecipe
+from advtransfer.schema import validated
+from advtransfer.study import Study
 from advtransfer.tables import paper2_table1
 from advtransfer.training import ClassifierModule
 from training_helpers import train
@@ -187,14 +189,17 @@ def test_defence_instances_resolve_to_their_defence_and_example_sets():
         "ft_lots": {"defence": "adversarial_finetuning", "technique": "LOTS", "layers": ["body.conv1", "logits"],
                     "iterations": 50}},
         "datasets": {"mnist": {"defence_params": {"ft_hc": {"clean": False}}}}}
-    assert study.defence_kind(config, "ft_hc", "mnist") == "adversarial_finetuning"
-    assert study.defence_kind(config, "vanilla", "mnist") == "vanilla"
-    assert study.defence_params(config, "ft_hc", "mnist") == {"iterations": 100, "technique": "HC", "clean": False}
-    assert study.defence_params(config, "ft_lots")["iterations"] == 50
-    assert study.example_sets(config, "mnist", "ft_hc") == ["hc"]
-    assert study.example_sets(config, "mnist", "ft_lots") == ["lots_body.conv1", "lots_logits"]
+    config["datasets"]["mnist"]["architectures"] = {"lenet_caffe": {"train": {"epochs": 1}}}
+    config["datasets"]["mnist"]["defences"] = ["vanilla", "ft_hc", "ft_lots"]
+    defences = Study.from_config(validated(config)).datasets["mnist"].architectures["lenet_caffe"].defences
+    assert study.defence_kind(config, "ft_hc", "mnist") == defences["ft_hc"].kind == "adversarial_finetuning"
+    assert defences["vanilla"].kind == "vanilla"
+    assert defences["ft_hc"].params == {"iterations": 100, "technique": "HC", "clean": False}
+    assert study.defence_params(config, "ft_lots")["iterations"] == defences["ft_lots"].params["iterations"] == 50
+    assert defences["ft_hc"].example_sets == ("hc",)
+    assert defences["ft_lots"].example_sets == ("lots_body.conv1", "lots_logits")
     assert study.example_source("lots_body.conv1") == ("LOTS", "body.conv1")
-    assert study.base_defence(config, "ft_lots") == "vanilla" and study.example_sets(config, "mnist", "vanilla") == []
+    assert defences["ft_lots"].base == "vanilla" and defences["vanilla"].example_sets == ()
 
 
 def test_paper2_table1_has_one_row_per_model_vanilla_first():

@@ -211,11 +211,11 @@ torch.cuda._device_count_nvml = visible
 torch._C._cuda_getDeviceCount = driver_count
 torch.cuda._lazy_init = lazy_init
 
-from advtransfer.attacks.job import attack_job
 from advtransfer.jobs import job
+from advtransfer.jobs.attack import attack_job
+from advtransfer.jobs.lots import attempts_job
 from advtransfer.jobs.train import train_to_files
-from advtransfer.lots.job import attempts_job
-from advtransfer.zero_shot import soft_labels_job
+from advtransfer.jobs.zero_shot import soft_labels_job
 from advtransfer.data import load_dataset
 from advtransfer.recipe import TrainRecipe
 from advtransfer.training import Training

@@ -227,7 +227,8 @@ def test_saturation_eps():
 def test_comparison_origins_are_the_first_correctly_classified_images(tmp_path, monkeypatch):
     """Paper 2 attacks only correctly classified origins: the job takes the first ``n_lots`` of them
     and names each by its index in the test split."""
-    from advtransfer.lots import job
+    from advtransfer.jobs import _inputs
+    from advtransfer.jobs import lots as job
 
     model, images = small_lenet(), random_images(12, seed=5)
     labels = predict(model, images)
@@ -236,8 +237,8 @@ def test_comparison_origins_are_the_first_correctly_classified_images(tmp_path, 
     assert correct_origins(model, images, labels, 5).tolist() == [2, 3, 5, 6, 8]
     assert correct_origins(model, images, labels, 50).tolist() == [2, 3, 5, 6, 8, 9, 10, 11]
 
-    monkeypatch.setattr(job, "_load", lambda data, path, predictions: (model, images, labels, predict(model, images),
-                                                                        random_images(10, seed=6), None))
+    inputs = _inputs.LotsInputs(model, images, labels, predict(model, images), random_images(10, seed=6), [])
+    monkeypatch.setattr(_inputs, "lots_inputs", lambda data, path, predictions: inputs)
     out = tmp_path / "attempts.csv"
     job.attempts_job({}, "model.pt", {"dataset": "d", "architecture": "a", "defence": "vanilla"}, ["FGS", "LOTS"],
                      ["logits"], ["untargeted"], 5, 16, str(out))

@@ -11,6 +11,7 @@ import torch
 import yaml
 
 from advtransfer.config import ConfigError, check_config
+from advtransfer.schema import validated
 from workflow_helpers import ROOT, link_raw, planned_jobs, snakemake, write_config
 from workflow_helpers import small_config as small_study
 
@@ -200,18 +201,18 @@ def test_an_unknown_layer_fails_before_any_job_and_lists_the_layers(tmp_path):
 ])
 def test_check_config_names_the_key(tmp_path, edit, key):
     config = small_config(tmp_path)
-    check_config(config)
+    check_config(validated(config))
     edit(config["datasets"]["mnist"]["lots"])
     with pytest.raises(ConfigError, match=key):
-        check_config(config)
+        check_config(validated(config))
 
 
 def test_check_config_checks_the_lots_at_layer(tmp_path):
     config = copy.deepcopy(yaml.safe_load((ROOT / "config" / "mnist.yaml").read_text()))
-    check_config(config)
+    check_config(validated(config))
     config["defence_params"]["lots_at"]["layer"] = "body.conv7"
     with pytest.raises(ConfigError, match=r"defence_params\.lots_at\.layer.*unknown layer 'body.conv7'"):
-        check_config(config)
+        check_config(validated(config))
     del config["datasets"]["mnist"]["lots"]  # a dataset without LOTS still trains lots_at
     with pytest.raises(ConfigError, match=r"defence_params\.lots_at\.layer.*unknown layer 'body.conv7'"):
-        check_config(config)
+        check_config(validated(config))

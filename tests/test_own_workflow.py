@@ -65,8 +65,8 @@ def test_editing_the_model_file_reruns_its_jobs_only(study):
 
 def test_attacks_and_lots_run_on_the_own_model(study, tmp_path, monkeypatch):
     """The attack and LOTS jobs' functions on the trained own model (rebuilt from its model.pt)."""
-    from advtransfer.attacks.job import attack_job
-    from advtransfer.lots.job import attempts_job
+    from advtransfer.jobs.attack import attack_job
+    from advtransfer.jobs.lots import attempts_job
 
     workdir, _ = study
     monkeypatch.chdir(workdir)  # where the config's relative paths (model file, image folder) point

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from advtransfer.figures import training_curves, training_curves_job
+from advtransfer.figures import training_curves
+from advtransfer.jobs.figures import training_curves_job
 from advtransfer.report import cost_table, html_page, read_benchmarks, study_table
 from advtransfer.tables import accuracy_table
 

@@ -117,7 +117,7 @@ def test_a_diverging_training_stops_and_writes_no_model(tmp_path):
 
 
 def test_a_model_that_is_not_finite_is_refused_and_nothing_is_written(trained, tmp_path):
-    from advtransfer.zero_shot import soft_labels_job
+    from advtransfer.jobs.zero_shot import soft_labels_job
 
     payload = torch.load(trained / "model.pt", weights_only=True)
     name = next(k for k, v in payload["state_dict"].items() if v.is_floating_point())

@@ -19,9 +19,10 @@ import sys
 from pathlib import Path
 
 from advtransfer import catalog, own, study
-from advtransfer.constants import NO_LAYER, OUTPUT_LAYER
+from advtransfer.constants import FINETUNING, FINETUNING_TECHNIQUE, NO_LAYER, OUTPUT_LAYER
 from advtransfer.recipe import TrainRecipe
 from advtransfer.schema import ANY, defaults
+from advtransfer.study import Dataset, Defence, Study
 
 
 class ConfigError(ValueError):
@@ -29,7 +30,8 @@ class ConfigError(ValueError):
 
 
 def check_config(config: dict, deep: bool = True) -> None:
-    """Raise ``ConfigError`` naming the first bad key of ``config``."""
+    """Raise ``ConfigError`` naming the first bad key of ``config`` (validated against the schema, its
+    defaults filled in: as the workflow sees it)."""
     datasets = config.get("datasets") or {}
     if not datasets:
         raise ConfigError("datasets: at least one dataset is needed")
@@ -44,11 +46,11 @@ def check_config(config: dict, deep: bool = True) -> None:
         else:
             _check_own_source(name, ds, where)
         facts = catalog.SPLIT_FACTS.get(name, {}) if own.source_spec(ds) is None else {}
-        n = study.num_classes(config, name)
+        n = study.num_classes(ds)
         if facts.get("num_classes") not in (None, n):
             raise ConfigError(f"{where}.num_classes: {n}, but {name} has {facts['num_classes']} classes; "
                               f"leave the key out or set it to {facts['num_classes']}")
-        chosen = ds.get("excluded_classes", "all")
+        chosen = ds["excluded_classes"]
         if chosen not in ("all", "none"):
             bad = [c for c in chosen if not 0 <= int(c) < n]
             if bad:
@@ -56,7 +58,7 @@ def check_config(config: dict, deep: bool = True) -> None:
             repeated = sorted({c for c in chosen if chosen.count(c) > 1})
             if repeated:
                 raise ConfigError(f"{where}.excluded_classes: {repeated} listed more than once; list each class once")
-        for attack in (ds.get("attacks") or {}).get("run", []):
+        for attack in ds["attacks"]["run"]:
             _known(catalog.ATTACKS, "attack", attack, f"{where}.attacks.run")
         for arch, spec in ds["architectures"].items():
             if "model" in spec:
@@ -70,12 +72,8 @@ def check_config(config: dict, deep: bool = True) -> None:
                 TrainRecipe.from_config(dict(spec["train"]))
             except (TypeError, ValueError) as err:
                 raise ConfigError(f"{where}.architectures.{arch}.train: {err}") from None
-            for defence in study.defences(config, name, arch):
-                _known(catalog.DEFENCES, "defence", study.defence_kind(config, defence, name),
-                       f"{where}.architectures.{arch}.defences ({defence})")
-                _check_example_sets(config, name, arch, defence)
         if ds.get("lots"):
-            architectures = study.architectures(config, name)
+            architectures = list(ds["architectures"])
             unknown = sorted(set(ds["lots"].get("layers", {})) - set(architectures))
             if unknown:
                 raise ConfigError(f"{where}.lots.layers: {unknown} are not architectures of {name} ({architectures})")
@@ -85,10 +83,15 @@ def check_config(config: dict, deep: bool = True) -> None:
         for defence in (ds.get("defence_params") or {}):
             _known(catalog.DEFENCES, "defence", study.defence_kind(config, defence, name),
                    f"datasets.{name}.defence_params.{defence}")
+    grid = Study.from_config(config)
+    for d, a, f in grid.models:
+        defence = grid.datasets[d].defence(a, f)
+        _known(catalog.DEFENCES, "defence", defence.kind, f"datasets.{d}.architectures.{a}.defences ({f})")
+        _check_example_sets(grid, d, defence)
     if deep:
-        shapes = _check_own(config)
-        _check_parameters(config, shapes)
-        _check_layers(config, shapes)
+        shapes = _check_own(config, grid)
+        _check_parameters(config, grid, shapes)
+        _check_layers(grid, shapes)
 
 
 def _check_own_source(name: str, ds: dict, where: str) -> None:
@@ -125,17 +128,17 @@ def _check_module(ref: str, key: str, what: str) -> None:
                           f"{Path.cwd()}); fix the path, or add the {what}'s folder to PYTHONPATH")
 
 
-def _check_example_sets(config: dict, dataset: str, architecture: str, defence: str) -> None:
+def _check_example_sets(grid: Study, dataset: str, defence: Defence) -> None:
     """A fine-tuning defence (method §4.10) names a technique, and its dataset has a ``lots`` section
     (the line search's limit, the comparison)."""
-    if study.defence_kind(config, defence, dataset) != study.FINETUNING:
+    if defence.kind != FINETUNING:
         return
-    where = f"defence_params.{defence}"
-    technique = {**study.FINETUNING_DEFAULTS, **study.defence_params(config, defence, dataset)}["technique"]
+    technique = defence.params.get("technique", FINETUNING_TECHNIQUE)
     if technique not in catalog.TECHNIQUES:
-        raise ConfigError(f"{where}.technique: {technique!r}; one of {', '.join(catalog.TECHNIQUES)}")
-    if dataset not in study.lots_datasets(config):
-        raise ConfigError(f"datasets.{dataset}: the defence {defence!r} needs a lots section (method §4)")
+        raise ConfigError(f"defence_params.{defence.name}.technique: {technique!r}; one of "
+                          f"{', '.join(catalog.TECHNIQUES)}")
+    if dataset not in grid.lots_datasets:
+        raise ConfigError(f"datasets.{dataset}: the defence {defence.name!r} needs a lots section (method §4)")
 
 
 def _known(table: dict, kind: str, name: str, where: str) -> None:
@@ -158,7 +161,7 @@ def check_as_given(config: dict) -> None:
         if not isinstance(ds, dict):
             continue
         try:
-            test_size = study.test_size(config, name)
+            test_size = study.test_size(name, ds)
         except (OSError, ValueError):  # a bad image folder: check_config names it
             continue
         if test_size is None:
@@ -183,7 +186,7 @@ def _check_counts(name: str, ds: dict, test_size: int, defaults_filled: bool = F
                               f"images; the maximum is {available}")
 
 
-def _check_parameters(config: dict, shapes: dict) -> None:
+def _check_parameters(config: dict, grid: Study, shapes: dict) -> None:
     """Every configured defence builds with its parameters, and every attack on a stand-in of each
     architecture it attacks (``_stand_in``: the classifier without weights, whose layer names a LOTS
     attack checks)."""
@@ -198,21 +201,17 @@ def _check_parameters(config: dict, shapes: dict) -> None:
             build_defence(study.defence_kind(config, defence, dataset), study.defence_params(config, defence, dataset))
         except ValueError as err:
             raise ConfigError(f"{where}.{defence}: {err}") from None
-    for name, ds in config["datasets"].items():
-        attacks = ds.get("attacks") or {}
-        if not attacks.get("run"):
-            continue
-        for architecture in study.architectures(config, name):
-            model = _stand_in(architecture, study.num_classes(config, name), shapes[name],
-                              study.own_model(config, name, architecture))
-            for attack in attacks["run"]:
+    for name, ds in grid.datasets.items():
+        for architecture in ds.architectures if ds.attacks.run else ():
+            model = _stand_in(architecture, ds.num_classes, shapes[name], ds.architectures[architecture].own_model)
+            for attack in ds.attacks.run:
                 try:
-                    build_attack(attack, model, **attacks.get("params", {}).get(attack, {}))
+                    build_attack(attack, model, **ds.attacks.params.get(attack, {}))
                 except (KeyError, ValueError) as err:
                     raise ConfigError(f"datasets.{name}.attacks.params.{attack}: {err}") from None
 
 
-def _check_own(config: dict) -> dict[str, tuple[int, int, int]]:
+def _check_own(config: dict, grid: Study) -> dict[str, tuple[int, int, int]]:
     """Own sources load (a dataset class: its classes and test split against the config); own models
     import, build and give one score per class on an input of the data's shape. The input shape
     (C, H, W) of each dataset's images."""
@@ -233,22 +232,23 @@ def _check_own(config: dict) -> dict[str, tuple[int, int, int]]:
                                   f"{shapes[name][2]}×{shapes[name][1]}, the study takes square images; set "
                                   f"datasets.{name}.image_size to resize them")
         else:
-            shapes[name] = _check_dataset_class(config, name)
-        n = study.num_classes(config, name)
-        for arch in study.architectures(config, name):
-            model = study.own_model(config, name, arch)
-            if model:
-                sizes = {n, n - 1} if study.excluded_classes(config, name) else {n}
-                _check_own_model(model, shapes[name], sorted(sizes), f"datasets.{name}.architectures.{arch}.model")
+            shapes[name] = _check_dataset_class(config, grid.datasets[name])
+        n = grid.datasets[name].num_classes
+        for arch, architecture in grid.datasets[name].architectures.items():
+            if architecture.own_model:
+                sizes = {n, n - 1} if grid.datasets[name].excluded_classes else {n}
+                _check_own_model(architecture.own_model, shapes[name], sorted(sizes),
+                                 f"datasets.{name}.architectures.{arch}.model")
     return shapes
 
 
-def _check_dataset_class(config: dict, name: str) -> tuple[int, int, int]:
+def _check_dataset_class(config: dict, dataset: Dataset) -> tuple[int, int, int]:
     """Load a dataset class's data (kept for the jobs); its classes and test split against the config."""
     from advtransfer.data import DatasetNotFoundError, load_dataset
 
+    name = dataset.name
     key, ds = f"datasets.{name}.dataset_class", config["datasets"][name]
-    params = {**study.data_params(config, name), "train_limit": None, "test_limit": None}
+    params = {**dataset.data, "train_limit": None, "test_limit": None}
     try:
         splits = load_dataset(**params)
     except (ImportError, AttributeError) as err:
@@ -256,8 +256,8 @@ def _check_dataset_class(config: dict, name: str) -> tuple[int, int, int]:
     except (DatasetNotFoundError, TypeError, ValueError) as err:
         raise ConfigError(f"{key}: {ds['dataset_class']!r} with dataset_kwargs {ds.get('dataset_kwargs', {})} "
                           f"could not be loaded: {err}") from None
-    if splits.num_classes != study.num_classes(config, name):
-        raise ConfigError(f"datasets.{name}.num_classes: {study.num_classes(config, name)}, but "
+    if splits.num_classes != dataset.num_classes:
+        raise ConfigError(f"datasets.{name}.num_classes: {dataset.num_classes}, but "
                           f"{ds['dataset_class']} has {splits.num_classes} classes; set it to {splits.num_classes}")
     _check_counts(name, ds, len(splits.test_y), defaults_filled=True)
     return tuple(splits.train_x.shape[1:])
@@ -282,30 +282,28 @@ def _check_own_model(spec: dict, shape: tuple[int, int, int], sizes: list[int], 
                               f"must give num_classes scores, ({k},): size its last layer by num_classes")
 
 
-def _check_layers(config: dict, shapes: dict) -> None:
-    """Every LOTS layer (a ``lots`` section's, the ``lots_at`` defence's) exists in its architecture."""
-    for dataset in config["datasets"]:
-        where = f"datasets.{dataset}.lots"
-        has_lots = dataset in study.lots_datasets(config)
-        for architecture in study.architectures(config, dataset):
-            checks = []
-            if has_lots:
-                lots = study.lots_params(config, dataset, architecture)
-                checks += [(f"{where}.layers.{architecture}", layer) for layer in lots["layers"]]
-                checks.append((f"{where}.attack_layer", lots["attack_layer"]))
-            if "lots_at" in study.defences(config, dataset, architecture):
-                layer = study.defence_params(config, "lots_at", dataset).get("layer", OUTPUT_LAYER)
-                checks.append((f"defence_params.lots_at.layer ({dataset}/{architecture})", layer))
-            for defence in study.defences(config, dataset, architecture):
-                checks += [(f"defence_params.{defence}.layers ({dataset}/{architecture})", layer)
-                           for layer in (study.example_source(e)[1] for e in
-                                         study.example_sets(config, dataset, defence)) if layer != NO_LAYER]
-            checks = [(key, layer) for key, layer in checks if layer != OUTPUT_LAYER]
-            model = _stand_in(architecture, study.num_classes(config, dataset), shapes[dataset],
-                              study.own_model(config, dataset, architecture)) if checks else None
-            for key, layer in checks:
-                from advtransfer.lots.layers import LayerFeatures
+def _check_layers(grid: Study, shapes: dict) -> None:
+    """Every LOTS layer (a ``lots`` section's, a ``lots_at`` defence's, a fine-tuning defence's) exists
+    in its architecture."""
+    from advtransfer.lots.layers import LayerFeatures
 
+    for name, dataset in grid.datasets.items():
+        where = f"datasets.{name}.lots"
+        for architecture, arch in dataset.architectures.items():
+            checks = []
+            if dataset.lots:
+                checks += [(f"{where}.layers.{architecture}", layer) for layer in dataset.lots.layers_of(architecture)]
+                checks.append((f"{where}.attack_layer", dataset.lots.attack_layer))
+            for defence in arch.defences.values():
+                if defence.kind == "lots_at":
+                    checks.append((f"defence_params.{defence.name}.layer ({name}/{architecture})",
+                                   defence.params.get("layer", OUTPUT_LAYER)))
+                checks += [(f"defence_params.{defence.name}.layers ({name}/{architecture})", layer)
+                           for layer in (study.example_source(e)[1] for e in defence.example_sets)
+                           if layer != NO_LAYER]
+            checks = [(key, layer) for key, layer in checks if layer != OUTPUT_LAYER]
+            model = _stand_in(architecture, dataset.num_classes, shapes[name], arch.own_model) if checks else None
+            for key, layer in checks:
                 try:
                     LayerFeatures(model, layer)
                 except ValueError as err:
@@ -331,7 +329,8 @@ def checked_once(config: dict, folder: str | Path) -> None:
     from advtransfer.code import code_version
 
     text = json.dumps(config, sort_keys=True, default=str)
-    own_code = [code_version(modules=study.own_modules(config, d, a)) for d, a, _ in study.models(config)]
+    grid = Study.from_config(config)
+    own_code = [code_version(modules=grid.datasets[d].own_modules(a)) for d, a, _ in grid.models]
     key = hashlib.sha256(f"{text}\n{code_version(modules=(__name__,))}\n{own_code}".encode()).hexdigest()[:20]
     stamp = Path(folder) / f"config-{key}.ok"
     if stamp.exists():

@@ -2,7 +2,7 @@
 (Fig 4), the defences' DBM and AM, metrics against Mean L2 (Figs 5, 6), and paper 2's LOTS
 visualisation (Figs 1, 3). Matplotlib without a display; every axis is labelled with its unit.
 
-The ``*_job`` functions are the workflow's figure jobs: they read their inputs and write PNGs.
+The workflow's figure jobs (``advtransfer.jobs.figures``) read their inputs and write the PNGs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import numpy as np  # noqa: E402
 
 from advtransfer.constants import PIXEL_MAX  # noqa: E402
 from advtransfer.files import atomic_path  # noqa: E402
-from advtransfer.io import wrote  # noqa: E402
 
 MEAN_L2_LABEL = "Mean L2 (0–255 scale)"
 METRIC_LABELS = {"DBM": "DBM (no unit)", "AM": "AM (no unit, 0–2)"}
@@ -29,7 +28,6 @@ def save(fig, path: str, close: bool = True) -> None:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     if close:
         plt.close(fig)
-    wrote(path)
 
 
 def _grid(n: int, size: float = 2.6):
@@ -299,77 +297,3 @@ def training_curves(histories, title: str):
     fig.suptitle(f"{title}: training curves", fontsize=10)
     fig.tight_layout()
     return fig
-
-
-# -- the figure jobs ---------------------------------------------------------------------------------
-
-def zero_shot_figures_job(soft_labels: list[str], class_names: list[str], title: str, isomap_out: str,
-                          histograms_out: str, max_points: int = 500, seed: int = 0) -> None:
-    """Paper 1 Fig 3 (Isomap of each Eᵢ's amalgam proportions) and Fig 4 (H' vs H), one file each."""
-    from advtransfer.metrics import amalgam_histograms
-
-    loaded = [np.load(p) for p in soft_labels]
-    panels = [(int(s["excluded"]), s["amalgam"], s["standard_without"]) for s in loaded]
-    save(isomap_panels(panels, class_names, title, max_points=max_points, seed=seed), isomap_out)
-    histograms = [(i, *amalgam_histograms(z, z_std), len(z)) for i, z, z_std in panels]
-    save(histogram_panels(histograms, class_names, title), histograms_out)
-
-
-def table1_figure_job(per_class_csv: str, table1_csv: str, out: str) -> None:
-    """The Table 1 figure (``table1_figure``)."""
-    import pandas as pd
-
-    save(table1_figure(pd.read_csv(per_class_csv), pd.read_csv(table1_csv)), out)
-
-
-def defence_figures_job(per_class_csv: str, figures: dict[str, str]) -> None:
-    """One figure of DBM and AM per defence for each dataset of ``figures`` (dataset → path)."""
-    import pandas as pd
-
-    per_class = pd.read_csv(per_class_csv)
-    for dataset, path in figures.items():
-        save(defence_figure(per_class, dataset), path)
-
-
-def correlation_figures_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str,
-                            figures: dict[tuple[str, str], str]) -> None:
-    """Paper 1 Figs 5, 6: one scatter figure per (dataset, attack), with Table 3's r in the legend."""
-    import pandas as pd
-
-    from advtransfer.tables import SEED, SEED_MEAN, table3_input
-
-    joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
-    # the per-class values averaged over the seeds, and Table 3's rows on them (method §5.1)
-    joined = joined.groupby(["dataset", "architecture", "attack", "class"], sort=False)[
-        ["dbm", "am", "mean_l2"]].mean().reset_index()
-    table = pd.read_csv(table3_csv)
-    if SEED in table.columns:
-        table = table[table[SEED].astype(str) == SEED_MEAN]
-    for (dataset, attack), path in figures.items():
-        rows = joined[(joined["dataset"] == dataset) & (joined["attack"] == attack)]
-        save(correlation_figure(rows, table[(table["dataset"] == dataset) & (table["attack"] == attack)],
-                                f"{dataset}: {attack}"), path)
-
-
-def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str, architecture: str | None = None) -> None:
-    """Paper 2 Figs 1, 3 for the first ``n`` test images; the targeted LOTS image of each goes towards
-    the target image of its runner-up class. ``architecture`` names the layers as the papers do."""
-    from advtransfer.lots.job import _load, top_two
-    from advtransfer.lots.visualise import visualisation_panels
-
-    classifier, images, _, _, targets, class_names = _load(data, model)
-    predicted, runner_up = top_two(classifier, images[:n])
-    kinds, panels = visualisation_panels(classifier, images[:n], layers, targets[runner_up], runner_up,
-                                         class_names=class_names)
-    names = [class_names[p] for p in predicted.tolist()]
-    save(lots_figure(images[:n], layers, kinds, panels, names, class_names, architecture=architecture), out)
-
-
-def training_curves_job(histories: list[str], excluded: list[str], title: str, out: str) -> None:
-    """The training-curve figure of one (dataset, architecture, defence): its N + 1 classifiers."""
-    import pandas as pd
-
-    from advtransfer.tables import classifier_label
-
-    curves = [(classifier_label(e), pd.read_csv(p)) for e, p in zip(excluded, histories)]
-    save(training_curves(curves, title), out)

@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advtransfer.files import discard_stale, file_digest, load_npz, save_npz
-from advtransfer.io import wrote
+from advtransfer.files import discard_stale, load_npz, save_npz
 
 CHUNK_ORIGINS = 1000  # origins per chunk: at most 9,000 attempts (HC, LOTS on 10 classes)
 FIELDS = ("images", "labels", "origin", "target_class", "eps", "reached_target")
@@ -100,7 +99,6 @@ def generate_examples(
               f"{rate:.0f} attempts/s, about {left / 60:.1f} min left", file=sys.stderr, flush=True)
     total = assemble(folder, n_chunks, out)
     shutil.rmtree(folder)
-    wrote(out, what=f"{total} {technique}{'' if layer == '-' else ' ' + layer} examples of {len(images)} origins")
     return total
 
 
@@ -147,35 +145,3 @@ def load_examples(paths: list[str | Path], clean: tuple[torch.Tensor, torch.Tens
     if clean is not None:
         x[:n_clean], y[:n_clean] = clean[0], clean[1]
     return x, y
-
-
-def examples_job(data: dict, model: str, excluded: int | None, technique: str, layer: str, limit: int,
-                 n_train: int | None, out: str, code: str | None = None, mode: str = "untargeted",
-                 predictions: str | None = None) -> int:
-    """The workflow's ``adversarial_examples`` job: the examples of ``technique`` (at ``layer``) for
-    the first ``n_train`` correctly classified training images (None: all) of the classifier
-    ``model``, successes under ``mode``; the targets are the first correctly classified training
-    image of each class. ``predictions``: the classifier's predictions file (``lots.job.predictions_job``;
-    None: predict the training split here)."""
-    from advtransfer.data import load_dataset, without_class
-    from advtransfer.inference import best_device
-    from advtransfer.lots.comparison import origin_indices, target_indices
-    from advtransfer.lots.job import read_predictions
-    from advtransfer.lots.layers import predict
-    from advtransfer.model_io import load_classifier
-
-    classifier, meta = load_classifier(model, best_device())
-    splits = load_dataset(**data)
-    predicted = read_predictions(predictions, "train") if predictions else predict(classifier, splits.train_x)
-    if len(predicted) != len(splits.train_y):
-        raise ValueError(f"{predictions} holds {len(predicted)} training predictions, the training split "
-                         f"{len(splits.train_y)} images: delete it and run the workflow again")
-    rows, y = without_class(splits.train_y, excluded)
-    x, predicted = splits.train_x[rows], predicted[rows]
-    targets = x[target_indices(predicted, y, meta["num_classes"])]
-    index = origin_indices(predicted, y, n_train or len(y))
-    print(f"{len(index)} correctly classified training images as origins", file=sys.stderr, flush=True)
-    job = {"data": data, "excluded": excluded, "technique": technique, "layer": layer, "limit": limit,
-           "n_train": n_train, "mode": mode, "model": file_digest(model), "code": code}
-    return generate_examples(classifier, x[index], y[index], technique, targets, out, layer, limit,
-                             origin_index=index, job=job, mode=mode)

@@ -1,4 +1,5 @@
-"""Saving and loading trained classifiers, without importing Lightning (inference jobs stay light)."""
+"""Saving and loading trained classifiers (method §2.4), without importing Lightning (inference jobs
+stay light). Only the jobs use it (``advtransfer.jobs``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The report's own tables (README "The report"): every table as an HTML page with its caption, the
-final accuracies of the classifiers, and what the study cost. The training curves are in
-``advtransfer.training_curves``.
+"""The report's own pages (README "The report"): every table as an HTML page with its caption, and
+what the study cost and where it was made. The jobs that write them are ``advtransfer.jobs.report``;
+the training curves are figures (``advtransfer.figures.training_curves``).
 
 Snakemake's report shows an HTML result inside the page and a CSV only as a download link, so each
 table is also written as a small self-contained HTML page.
@@ -16,7 +16,6 @@ from pathlib import Path
 import pandas as pd
 
 from advtransfer.files import atomic_path
-from advtransfer.io import write_table
 
 P_COLUMNS = {"p_value", "p_holm"}
 # The ends of the names of confidence-interval columns (Table 3's ci_low, Table 1's dbm_ci_low, ...):
@@ -185,27 +184,6 @@ def write_html(text: str, out: str) -> None:
         Path(tmp).write_text(text, encoding="utf-8")
 
 
-def html_table_job(csv: str, caption: str, title: str, out: str) -> None:
-    """One table of the study (CSV) as an HTML page with its caption (an .rst file)."""
-    table = pd.read_csv(csv)
-    write_html(html_page(title, Path(caption).read_text(), [("", table)], source=csv), out)
-
-
-def paper2_table1_page_job(csv: str, seeds_csv: str, caption: str, out: str) -> None:
-    """Paper 2's Table 1 (``tables.paper2_table1``) as an HTML page laid out like the paper: with
-    several seeds first the mean ± between-seed std of each model (``tables.paper2_seeds``)."""
-    from advtransfer.tables import paper2_markdown, paper2_seeds_markdown
-
-    title = "Paper 2's Table 1: the Basic LeNet and its fine-tuned models"
-    table, seeds = pd.read_csv(csv), pd.read_csv(seeds_csv)
-    parts = [("", paper2_markdown(table))]
-    if (seeds["n_seeds"] > 1).any():
-        parts = [("Over the seeds: mean ± between-seed standard deviation", paper2_seeds_markdown(seeds)),
-                 ("Each model and seed: mean ± standard deviation over the successful attempts",
-                  paper2_markdown(table))]
-    write_html(html_page(title, Path(caption).read_text(), parts, source=csv), out)
-
-
 # --- the study and its cost ------------------------------------------------------------------------
 
 
@@ -311,24 +289,3 @@ def provenance(preset: str, seeds: list[int], cost: pd.DataFrame, benchmarks: st
         "jobs_wall_s": round(float(total["total_s"].iloc[0]), 1) if len(total) else 0.0,
         "span_s": round(span, 1),
     }
-
-
-def study_job(preset: str, grid: list[list[str]], seeds: list[int], benchmarks: str, caption: str, out_csv: str,
-              out_html: str, provenance_json: str | None = None, study_code: str = "") -> None:
-    """The study summary page: the preset, its grid, and jobs and wall time by kind of job; and the
-    study's provenance (``provenance``) as JSON."""
-    import json
-
-    grid_df = pd.DataFrame(grid, columns=["dataset", "architecture", "defence"])
-    cost = cost_table(read_benchmarks(benchmarks, list(dict.fromkeys(grid_df["dataset"]))))
-    write_table(cost, out_csv)
-    study = study_table(preset, grid_df, cost, seeds)
-    made = provenance(preset, seeds, cost, benchmarks, study_code)
-    if provenance_json:
-        with atomic_path(provenance_json) as tmp:
-            Path(tmp).write_text(json.dumps(made, indent=1) + "\n")
-    origin = pd.DataFrame([(k, v if not isinstance(v, dict) else ", ".join(f"{a} {b}" for a, b in v.items()))
-                           for k, v in made.items() if k not in ("preset", "seeds")], columns=["what", "value"])
-    write_html(html_page("The study and its cost", Path(caption).read_text(),
-                         [("Study", study), ("Made with", origin), ("Jobs and wall time by kind of job", cost)],
-                         source=out_csv), out_html)

@@ -1,9 +1,9 @@
 """The study's tables (method §3, §4), built in one place: Table 1 (DBM, AM), Table 2 (defences),
 the attacks per class and Table 3 (correlation with Mean L2), paper 2's LOTS comparison and its Table 1.
 
-Each ``table*`` function takes the per-class (or per-attempt) rows and returns a table; each
-``*_job`` function is the workflow job that reads its inputs and writes the table with
-``io.write_table``. No torch and no plotting here: the figures are ``advtransfer.figures``.
+Each ``table*`` function takes the per-class (or per-attempt) rows and returns a table; the
+workflow's jobs (``advtransfer.jobs.tables``) read their inputs and write the tables. No torch and no
+plotting here: the figures are ``advtransfer.figures``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import pandas as pd
 
 from advtransfer.catalog import TECHNIQUES
 from advtransfer.constants import PAPER2_MODE, STANDARD
-from advtransfer.io import write_table
 from advtransfer.statistics import bootstrap_ci, holm, mean, paired_test, pearson, std
 
 SEED = "seed"  # the replicate seed of a row (method §5.1)
@@ -75,14 +74,6 @@ def table1(per_class: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([table, pd.DataFrame(extra)], axis=1)
 
 
-def aggregate_job(metrics: list[str], per_class_out: str, table1_csv: str, table1_md: str) -> None:
-    """Collect the per-class metrics and write Table 1."""
-    per_class = with_seed(pd.concat([pd.read_csv(p) for p in metrics], ignore_index=True))
-    per_class = per_class.sort_values(PER_CLASS_KEYS, kind="stable")
-    write_table(as_written(per_class), per_class_out)
-    write_table(table1(per_class), table1_csv, table1_md)
-
-
 # -- Table 2 -------------------------------------------------------------------------------------
 
 def check_per_class(per_class: pd.DataFrame) -> pd.DataFrame:
@@ -129,10 +120,6 @@ def table2(per_class: pd.DataFrame) -> pd.DataFrame:
     return table[TABLE2_COLUMNS]
 
 
-def table2_job(per_class_csv: str, table2_csv: str, table2_md: str) -> None:
-    write_table(table2(pd.read_csv(per_class_csv)), table2_csv, table2_md)
-
-
 # -- attacks per class and Table 3 ---------------------------------------------------------------
 
 def attacks_per_class(samples: pd.DataFrame) -> pd.DataFrame:
@@ -157,14 +144,6 @@ def attacks_per_class(samples: pd.DataFrame) -> pd.DataFrame:
             "mean_linf": float(fooled["linf"].mean()) if len(fooled) else float("nan"),
         })
     return pd.DataFrame(rows, columns=CLASS_COLUMNS)
-
-
-def attacks_per_class_job(samples: list[str], keys: list[dict], out: str) -> None:
-    """``attacks_per_class.csv``: per (dataset, architecture, defence, seed, attack, class)."""
-    frames = [attacks_per_class(pd.read_csv(path)).assign(**k) for path, k in zip(samples, keys)]
-    table = with_seed(pd.concat(frames, ignore_index=True))
-    key_columns = MODEL_KEYS + [SEED, "attack"]
-    write_table(as_written(table[key_columns + [c for c in table.columns if c not in key_columns]]), out)
 
 
 def table3_input(per_class_attacks: pd.DataFrame, per_class_metrics: pd.DataFrame) -> pd.DataFrame:
@@ -214,11 +193,6 @@ def _correlations(per_class: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TABLE3_COLUMNS)
 
 
-def table3_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str, table3_md: str) -> None:
-    joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
-    write_table(table3(joined), table3_csv, table3_md)
-
-
 # -- paper 2's comparison --------------------------------------------------------------------------
 
 def lots_comparison_table(attempts: pd.DataFrame) -> pd.DataFrame:
@@ -239,16 +213,6 @@ def lots_comparison_table(attempts: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
     order = {t: i for i, t in enumerate(TECHNIQUES)}
     return table.sort_values("technique", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
-
-
-def lots_comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> None:
-    """Paper 2's comparison table per (dataset, architecture, defence)."""
-    attempts = with_seed(pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True))
-    keys = MODEL_KEYS + [SEED]
-    tables = [lots_comparison_table(group).assign(**dict(zip(keys, key)))
-              for key, group in attempts.groupby(keys, sort=False)]
-    table = pd.concat(tables, ignore_index=True)
-    write_table(as_written(table[keys + [c for c in table.columns if c not in keys]]), out_csv, out_md)
 
 
 # -- the classifiers' accuracies -----------------------------------------------------------------------
@@ -281,12 +245,6 @@ def accuracy_table(histories: list[dict]) -> pd.DataFrame:
             "train_seconds": float(df["seconds"].sum()),
         })
     return pd.DataFrame(rows)
-
-
-def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: str) -> None:
-    """The table of every classifier's final test accuracy."""
-    table = accuracy_table([{**k, "history": pd.read_csv(p)} for k, p in zip(keys, histories)])
-    write_table(as_written(table), out_csv, out_md)
 
 
 # -- paper 2's Table 1 ------------------------------------------------------------------------------
@@ -382,16 +340,3 @@ def paper2_seeds_markdown(seeds: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def paper2_table1_job(attempt_files: list[str], history_files: list[str], models: list[dict],
-                      out_csv: str, out_md: str, seeds_csv: str, seeds_md: str) -> None:
-    """Paper 2's Table 1 from the comparison's attempts and each model's training history (its test
-    error after the last epoch); ``models`` gives each history's (dataset, architecture, defence,
-    seed). A one-seed study's table has no seed column. Also the table over the seeds
-    (``paper2_seeds``: per model, the mean and between-seed std)."""
-    attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
-    errors = pd.DataFrame([{**m, "test_error": 1 - float(pd.read_csv(h)["test_accuracy"].iloc[-1])}
-                           for h, m in zip(history_files, models)])
-    table = paper2_table1(attempts, errors)
-    write_table(as_written(table), out_csv, out_md, markdown=paper2_markdown(as_written(table)))
-    seeds = paper2_seeds(table)
-    write_table(seeds, seeds_csv, seeds_md, markdown=paper2_seeds_markdown(seeds))

@@ -1,5 +1,5 @@
 # Attacks on the standard classifiers (method §2.6, §3 Table 3): every registered attack, paper 2's
-# LOTS included (advtransfer.catalog.ATTACKS).
+# LOTS included (advtransfer.catalog.ATTACKS; the job: advtransfer.jobs.attack).
 
 
 rule attack:
@@ -13,7 +13,7 @@ rule attack:
     benchmark:
         f"{R}/benchmarks/attack/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{attack}}.tsv"
     wildcard_constraints:
-        attack="|".join(study.ATTACK_NAMES),
+        attack="|".join(ATTACK_NAMES),
     group:
         MODEL_GROUP
     conda:
@@ -21,10 +21,10 @@ rule attack:
     resources:
         gpu=gpus(1),
     params:
-        data=lambda w: study.data_params(config, w.dataset),
-        params=lambda w: study.attack_params(config, w.dataset, w.attack),
-        n_attack=lambda w: study.attack_setting(config, w.dataset, "n_attack"),
-        batch_size=lambda w: study.attack_setting(config, w.dataset, "batch_size"),
+        data=data_params,
+        params=attack_params,
+        n_attack=attack_setting("n_attack"),
+        batch_size=attack_setting("batch_size"),
         code=model_code("attack"),
     script:
         "../scripts/attack.py"

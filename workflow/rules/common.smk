@@ -1,4 +1,5 @@
-# Config validation, the study grid and input functions. The logic lives in advtransfer.study.
+# Config validation, the study (advtransfer.study.Study, built once) and the input and params
+# functions of the rules. The logic lives in advtransfer.study; the jobs in advtransfer.jobs.
 
 import os
 import sys
@@ -13,7 +14,7 @@ os.environ.update(
 
 from snakemake.utils import validate, min_version
 
-from advtransfer import catalog, study
+from advtransfer import catalog
 from advtransfer.code import code_version
 from advtransfer.config import (
     ConfigError,
@@ -21,6 +22,8 @@ from advtransfer.config import (
     check_as_given,
     checked_once,
 )
+from advtransfer.constants import STANDARD
+from advtransfer.study import ATTACK_NAMES, Study, excluded_value
 
 min_version("9.0")
 
@@ -39,6 +42,9 @@ try:
 except ConfigError as err:
     raise WorkflowError(f"config: {err}") from None
 
+# The study as typed values; rules read its attributes and give their jobs plain values only.
+STUDY = Study.from_config(config)
+
 SCRIPTS = Path(workflow.basedir) / "scripts"
 
 
@@ -49,19 +55,36 @@ def code(script, *modules):
 
 
 def model_code(script):
-    """Code version of a job that reads a dataset and builds a model: its script, the dataset's
-    source, the architecture, the defence and the attack if any (catalog.modules), and an own
-    source's or model's modules (study.own_modules: your model's file counts)."""
-    return lambda w: code(
-        script,
-        *catalog.modules(
-            w.dataset,
-            w.architecture,
-            study.defence_kind(config, getattr(w, "defence", "vanilla"), w.dataset),
-            getattr(w, "attack", None),
-        ),
-        *study.own_modules(config, w.dataset, w.architecture),
-    )
+    """A params function: the code version of a job that reads a dataset and builds a model: its
+    script, the dataset's source, the architecture, the defence and the attack if any
+    (catalog.modules), and an own source's or model's modules (your model's file counts).
+    """
+
+    def version(w):
+        dataset = STUDY.datasets[w.dataset]
+        defence = dataset.defence(w.architecture, getattr(w, "defence", "vanilla"))
+        return code(
+            script,
+            *catalog.modules(
+                w.dataset, w.architecture, defence.kind, getattr(w, "attack", None)
+            ),
+            *dataset.own_modules(w.architecture),
+        )
+
+    return version
+
+
+def data_code(script):
+    """A params function: the code version of a job that reads a dataset but builds no model."""
+
+    def version(w):
+        return code(
+            script,
+            *catalog.modules(w.dataset),
+            *STUDY.datasets[w.dataset].own_modules(),
+        )
+
+    return version
 
 
 # A run that allows no GPU (the default profile's `gpu: 0`) gives its jobs none: they run on the CPU.
@@ -98,39 +121,131 @@ wildcard_constraints:
 
 
 # Replicate seeds (method §5.1): a `seed<seed>` level in the paths of every model and what follows it.
-SEEDS = study.seeds(config)
-FIRST_SEED = study.first_seed(config)
-# Every classifier: (dataset, architecture, defence, seed, excluded), excluded "none" for the standard one.
-CLASSIFIERS = [
-    (d, a, f, s, e)
-    for d, a, f in study.models(config)
-    for s in SEEDS
-    for e in [study.STANDARD, *study.excluded_classes(config, d)]
-]
-TRAINING_FIGURES = [
-    f"{R}/figures/{d}/training/{a}/{f}.png" for d, a, f in study.models(config)
-]
+SEEDS = list(STUDY.seeds)
+FIRST_SEED = STUDY.first_seed
+
+
+# -- params functions: each job's plain values ------------------------------------------------------
+
+
+def data_params(w):
+    """What ``load_dataset`` needs for the job's dataset."""
+    return STUDY.datasets[w.dataset].data
+
+
+def excluded_param(w):
+    """The job's excluded class (None: the standard classifier)."""
+    return excluded_value(w.excluded)
+
+
+def recipe_devices(w):
+    """The GPUs of a training job: its recipe's ``devices``, or none when the run allows none."""
+    return gpus(
+        STUDY.datasets[w.dataset].architectures[w.architecture].recipe["devices"]
+    )
+
+
+def train_params(w):
+    return STUDY.train_params(w.dataset, w.architecture, w.defence, w.seed)
+
+
+def example_params(w):
+    return STUDY.example_params(w.dataset, w.architecture, w.examples)
+
+
+def attack_params(w):
+    return STUDY.datasets[w.dataset].attack_params(w.attack)
+
+
+def attack_setting(key):
+    """A params function: ``n_attack`` or ``batch_size`` of the job's dataset's attacks."""
+
+    def value(w):
+        return getattr(STUDY.datasets[w.dataset].attacks, key)
+
+    return value
+
+
+def lots_param(key):
+    """A params function: ``key`` of the job's dataset's LOTS section (``layers``: the architecture's)."""
+
+    def value(w):
+        return STUDY.datasets[w.dataset].lots.params(w.architecture)[key]
+
+    return value
+
+
+def one_layer(w):
+    """The LOTS layer of the job (rule lots)."""
+    return [w.layer]
+
+
+def baseline_techniques(w):
+    """The techniques of the job's dataset's comparison that have no layer (FGS, FGV, HC)."""
+    return [t for t in lots_param("techniques")(w) if t != "LOTS"]
+
+
+def model_keys(w):
+    """The job's model as the tables name it: dataset, architecture, defence, seed."""
+    return {
+        "dataset": w.dataset,
+        "architecture": w.architecture,
+        "defence": w.defence,
+        "seed": int(w.seed),
+    }
+
+
+def class_keys(w):
+    """The job's Raw Zero-Shot classifier as the tables name it (method §1): its model and class."""
+    return {**model_keys(w), "excluded_class": int(w.klass)}
+
+
+def figure_title(w):
+    return f"{w.dataset} / {w.architecture}"
+
+
+def architectures_pattern():
+    """Every architecture of the study, as a wildcard's pattern."""
+    return "|".join(
+        sorted({a for ds in STUDY.datasets.values() for a in ds.architectures})
+    )
+
+
+# -- input functions --------------------------------------------------------------------------------
 
 
 def trained(file, standard=False, defence=None, seed=None):
-    """Input function: rule train's ``file`` ("model" or "history") for the job's dataset,
+    """An input function: rule train's ``file`` ("model" or "history") for the job's dataset,
     architecture and seed (or ``seed``): the standard classifier, or the one without the job's
-    class ``klass``.
+    class ``klass``."""
+
+    def path(w):
+        return getattr(rules.train.output, file).format(
+            dataset=w.dataset,
+            architecture=w.architecture,
+            defence=defence or w.defence,
+            seed=w.seed if seed is None else seed,
+            excluded=STANDARD if standard else w.klass,
+        )
+
+    return path
+
+
+def vanilla(rule, output=0):
+    """An input function: the ``output`` of rule ``rule`` (a pattern with ``defence``) for the job's
+    vanilla classifier (looked up when the job is planned, so it may be defined in a later file).
     """
-    return lambda w: getattr(rules.train.output, file).format(
-        dataset=w.dataset,
-        architecture=w.architecture,
-        defence=defence or w.defence,
-        seed=w.seed if seed is None else seed,
-        excluded=study.STANDARD if standard else w.klass,
-    )
+
+    def path(w):
+        pattern = getattr(rules, rule).output[output]
+        return pattern.format(**dict(w.items(), defence="vanilla"))
+
+    return path
 
 
 def standard_predictions(w):
     """Input function: rule predictions' file of the job's standard classifier."""
-    return rules.predictions.output[0].format(
-        **dict(w.items(), excluded=study.STANDARD)
-    )
+    return rules.predictions.output[0].format(**dict(w.items(), excluded=STANDARD))
 
 
 def history_of(dataset, architecture, defence, seed, excluded):
@@ -144,27 +259,10 @@ def history_of(dataset, architecture, defence, seed, excluded):
     )
 
 
-def study_outputs():
-    """Every table and figure of the study (not the report's pages): the targets of `rule all`."""
-    return [
-        *(rules.aggregate.output if study.zero_shot_datasets(config) else []),
-        *outputs(rules.zero_shot_figures.output.isomap, figure_rows()),
-        *outputs(rules.zero_shot_figures.output.histograms, figure_rows()),
-        *(rules.table2.output if defended_datasets() else []),
-        *(rules.table1_figure.output if study.zero_shot_datasets(config) else []),
-        *rules.defence_figures.output,
-        *(rules.table3.output if attacked_datasets() else []),
-        *rules.correlation_figures.output,
-        *(rules.lots_comparison.output if lots_rows() else []),
-        *(rules.paper2_table1.output if finetuning_models() else []),
-        *outputs(rules.lots_figure.output[0], lots_figure_rows()),
-    ]
-
-
 def train_inputs(w):
     """A defence that fine-tunes a trained classifier (LOTS-AT, adversarial fine-tuning) starts from
     that classifier; adversarial fine-tuning also trains on its example sets."""
-    base = study.base_defence(config, w.defence, w.dataset)
+    base = STUDY.datasets[w.dataset].defence(w.architecture, w.defence).base
     if base is None:
         return {}
     base = rules.train.output.model.format(**dict(w.items(), defence=base))
@@ -173,13 +271,25 @@ def train_inputs(w):
 
 def example_files(w):
     """The adversarial example files a training job fine-tunes on (method §4.10; none for most defences)."""
+    sets = STUDY.datasets[w.dataset].defence(w.architecture, w.defence).example_sets
     return outputs(
         rules.adversarial_examples.output[0],
+        [dict(w.items(), examples=e) for e in sets],
+    )
+
+
+def soft_labels_of_figure(w):
+    """The soft-labels of the first seed's vanilla classifiers of the job's dataset and architecture."""
+    return outputs(
+        rules.soft_labels.output[0],
         [
-            dict(w.items(), examples=e)
-            for e in study.example_sets(config, w.dataset, w.defence)
+            dict(w.items(), defence="vanilla", seed=FIRST_SEED, klass=i)
+            for i in STUDY.datasets[w.dataset].excluded_classes
         ],
     )
+
+
+# -- the grid's rows ----------------------------------------------------------------------------------
 
 
 def outputs(pattern, rows):
@@ -191,29 +301,17 @@ def grid(**extra):
     """Rows (dataset, architecture, defence, seed, excluded class) of every Raw Zero-Shot classifier."""
     return [
         dict(dataset=d, architecture=a, defence=f, seed=s, klass=i, **extra)
-        for d, a, f in study.models(config)
+        for d, a, f in STUDY.models
         for s in SEEDS
-        for i in study.excluded_classes(config, d)
+        for i in STUDY.datasets[d].excluded_classes
     ]
 
 
 def figure_rows():
     return [
         dict(dataset=d, architecture=a)
-        for d in study.zero_shot_datasets(config)
-        for a in study.architectures(config, d)
-    ]
-
-
-def defended_datasets():
-    """Datasets with at least one defence besides vanilla (they get Table 2 rows and a figure)."""
-    return study.defended_datasets(config)
-
-
-def attacked_datasets():
-    """Datasets with attacks and Raw Zero-Shot classifiers (Table 3 correlates the two)."""
-    return [
-        d for d in study.zero_shot_datasets(config) if study.attack_names(config, d)
+        for d in STUDY.zero_shot_datasets
+        for a in STUDY.datasets[d].architectures
     ]
 
 
@@ -221,15 +319,24 @@ def attack_rows():
     """(dataset, architecture, defence, seed, attack) of every attack job, LOTS included where configured."""
     return [
         dict(dataset=d, architecture=a, defence=f, seed=s, attack=attack)
-        for d, a, f in study.models(config)
-        if d in attacked_datasets()
+        for d, a, f in STUDY.models
+        if d in STUDY.attacked_datasets
         for s in SEEDS
-        for attack in study.attack_names(config, d)
+        for attack in STUDY.datasets[d].attack_names
+    ]
+
+
+def attack_figures():
+    """(dataset, attack) of every correlation figure."""
+    return [
+        [d, attack]
+        for d in STUDY.attacked_datasets
+        for attack in STUDY.datasets[d].attack_names
     ]
 
 
 def lots_figure_rows():
-    return [dict(dataset=d, architecture=a) for d, a in study.lots_figures(config)]
+    return [dict(dataset=d, architecture=a) for d, a in STUDY.lots_figures()]
 
 
 def finetuning_models():
@@ -237,8 +344,8 @@ def finetuning_models():
     fine-tuning defence and a lots section)."""
     return [
         dict(dataset=d, architecture=a, defence=f, seed=s)
-        for d, a, f in study.models(config)
-        if d in study.finetuning_datasets(config)
+        for d, a, f in STUDY.models
+        if d in STUDY.finetuning_datasets
         for s in SEEDS
     ]
 
@@ -247,6 +354,113 @@ def lots_rows():
     """(dataset, architecture, defence, seed, layer) of every table of LOTS attempts ("baselines": FGS, FGV, HC)."""
     return [
         dict(dataset=d, architecture=a, defence=f, seed=s, layer=t)
-        for d, a, f, t in study.lots_tables(config)
+        for d, a, f, t in STUDY.lots_tables()
         for s in SEEDS
+    ]
+
+
+def classifier_rows(seeds=None):
+    """Every classifier (dataset, architecture, defence, seed, excluded) of ``seeds`` (all by default)."""
+    return [
+        dict(zip(["dataset", "architecture", "defence", "seed", "excluded"], c))
+        for c in STUDY.classifiers()
+        if seeds is None or c[3] in seeds
+    ]
+
+
+def training_figure_rows():
+    """One row per model (dataset, architecture, defence) of the first seed's training curves."""
+    return [dict(dataset=d, architecture=a, defence=f) for d, a, f in STUDY.models]
+
+
+def study_outputs():
+    """Every table and figure of the study (not the report's pages)."""
+    return [
+        *(rules.aggregate.output if STUDY.zero_shot_datasets else []),
+        *outputs(rules.zero_shot_figures.output.isomap, figure_rows()),
+        *outputs(rules.zero_shot_figures.output.histograms, figure_rows()),
+        *(rules.table2.output if STUDY.defended_datasets else []),
+        *(rules.table1_figure.output if STUDY.zero_shot_datasets else []),
+        *rules.defence_figures.output,
+        *(rules.table3.output if STUDY.attacked_datasets else []),
+        *rules.correlation_figures.output,
+        *(rules.lots_comparison.output if lots_rows() else []),
+        *(rules.paper2_table1.output if finetuning_models() else []),
+        *outputs(rules.lots_figure.output[0], lots_figure_rows()),
+    ]
+
+
+def get_final_output():
+    """The default target's inputs: every table and figure of the study, the report's pages, and
+    the study summary (its cost and provenance)."""
+    return [*study_outputs(), *report_pages(), *rules.study_summary.output]
+
+
+# -- the report ----------------------------------------------------------------------------------------
+
+REPORT_CAPTIONS = Path(workflow.basedir) / "report"
+
+
+def caption(name):
+    """A report caption for ``report(...)``: the .rst file of workflow/report/, relative to the rule files."""
+    return f"../report/{name}.rst"
+
+
+def caption_text(name):
+    """A caption's text, for the job that writes the page: a param (by content), so that editing the
+    caption re-runs its page and moving the study folder re-runs nothing."""
+    return (REPORT_CAPTIONS / f"{name}.rst").read_text()
+
+
+def paper1_inputs(w):
+    """Paper 1's claims are checked on the tables the study makes (Tables 2 and 3 only with defences,
+    attacks)."""
+    return {
+        "table1": rules.aggregate.output.table1,
+        "metrics_per_class": rules.aggregate.output.per_class,
+        **({"table2": rules.table2.output.table2} if STUDY.defended_datasets else {}),
+        **({"table3": rules.table3.output.table3} if STUDY.attacked_datasets else {}),
+    }
+
+
+def basic_lenet_keys():
+    """Paper 2's Basic LeNet in the study (dataset, architecture; empty without one)."""
+    found = STUDY.basic_lenet()
+    return dict(zip(["dataset", "architecture"], found)) if found else {}
+
+
+def basic_lenet_attempts():
+    """The attempts of the first seed's Basic LeNet (its vanilla classifier), each table of them."""
+    keys = basic_lenet_keys()
+    tables = [
+        t
+        for d, a, f, t in STUDY.lots_tables()
+        if keys and (d, a, f) == (keys["dataset"], keys["architecture"], "vanilla")
+    ]
+    return outputs(
+        rules.lots.output[0],
+        [dict(keys, defence="vanilla", seed=FIRST_SEED, layer=t) for t in tables],
+    )
+
+
+def basic_lenet_history():
+    """The training history of the first seed's Basic LeNet (none without one)."""
+    keys = basic_lenet_keys()
+    if not keys:
+        return []
+    return history_of(
+        keys["dataset"], keys["architecture"], "vanilla", FIRST_SEED, STANDARD
+    )
+
+
+def report_pages():
+    """The report's pages and figures: every table's page (report.smk, REPORT_TABLES), the training
+    curves, and the papers' pages the study's tables allow."""
+    return [
+        *[getattr(rules, f"html_{name}").output[0] for name in REPORT_TABLES],
+        *rules.training_curves.output,
+        *([rules.paper1_claims.output.html] if STUDY.zero_shot_datasets else []),
+        *([rules.paper2_lenet.output.html] if STUDY.basic_lenet() else []),
+        *([rules.html_paper2_table1.output[0]] if finetuning_models() else []),
+        *([rules.paper2_claims.output.html] if finetuning_models() else []),
     ]

@@ -1,16 +1,11 @@
-# The figures (method §3, §4), drawn by advtransfer.figures: paper 1's Isomap and histograms, the
-# defences' DBM and AM, metrics against Mean L2 (Figs 5, 6), and paper 2's LOTS visualisation.
+# The figures (method §3, §4), drawn by advtransfer.figures (the jobs: advtransfer.jobs.figures):
+# paper 1's Isomap and histograms, the defences' DBM and AM, metrics against Mean L2 (Figs 5, 6),
+# paper 2's LOTS visualisation, and the training curves.
 
 
 rule zero_shot_figures:
     input:
-        lambda w: outputs(
-            rules.soft_labels.output[0],
-            [
-                dict(w.items(), defence="vanilla", seed=FIRST_SEED, klass=i)
-                for i in study.excluded_classes(config, w.dataset)
-            ],
-        ),
+        soft_labels_of_figure,
     output:
         isomap=report(
             f"{R}/figures/{{dataset}}/{{architecture}}_isomap.png",
@@ -39,15 +34,11 @@ rule zero_shot_figures:
     conda:
         CONDA_ENV
     params:
-        title=lambda w: f"{w.dataset} / {w.architecture}",
-        data=lambda w: study.data_params(config, w.dataset),
-        max_points=config["figures"]["isomap_max_points"],
+        title=figure_title,
+        data=data_params,
+        max_points=STUDY.isomap_max_points,
         seed=FIRST_SEED,
-        code=lambda w: code(
-            "zero_shot_figures",
-            *catalog.modules(w.dataset),
-            *study.own_modules(config, w.dataset),
-        ),
+        code=data_code("zero_shot_figures"),
     script:
         "../scripts/zero_shot_figures.py"
 
@@ -86,7 +77,7 @@ rule defence_figures:
                 category="Defences",
                 labels={"figure": "DBM and AM per defence", "dataset": d},
             )
-            for d in defended_datasets()
+            for d in STUDY.defended_datasets
         ],
     log:
         "logs/figures/defences.log",
@@ -95,7 +86,7 @@ rule defence_figures:
     conda:
         CONDA_ENV
     params:
-        datasets=defended_datasets(),
+        datasets=STUDY.defended_datasets,
         code=code("defence_figures"),
     script:
         "../scripts/defence_figures.py"
@@ -118,8 +109,7 @@ rule correlation_figures:
                     "attack": attack,
                 },
             )
-            for d in attacked_datasets()
-            for attack in study.attack_names(config, d)
+            for d, attack in attack_figures()
         ],
     log:
         "logs/figures/correlation.log",
@@ -128,11 +118,7 @@ rule correlation_figures:
     conda:
         CONDA_ENV
     params:
-        figure_keys=[
-            [d, attack]
-            for d in attacked_datasets()
-            for attack in study.attack_names(config, d)
-        ],
+        figure_keys=attack_figures(),
         code=code("correlation_figures"),
     script:
         "../scripts/correlation_figures.py"
@@ -157,59 +143,58 @@ rule lots_figure:
     benchmark:
         f"{R}/benchmarks/lots_figure/{{dataset}}/{{architecture}}_lots.tsv"
     wildcard_constraints:
-        architecture="|".join(
-            sorted(
-                {a for d in config["datasets"] for a in study.architectures(config, d)}
-            )
-        ),
+        architecture=architectures_pattern(),
     conda:
         CONDA_ENV
     resources:
         gpu=gpus(1),
     params:
-        data=lambda w: study.data_params(config, w.dataset),
-        layers=study.lots_param(config, "layers"),
-        n=study.lots_param(config, "visualise"),
+        data=data_params,
+        layers=lots_param("layers"),
+        n=lots_param("visualise"),
         code=model_code("lots_figure"),
     script:
         "../scripts/lots_figure.py"
 
 
 # One job draws every model's figure (they are small): one submission on a cluster, not one per model.
-# The curves are the first seed's (README, "Replicate seeds").
+# The curves are the first seed's (README, "Replicate seeds"), from each classifier's history.csv.
 rule training_curves:
     input:
-        [history_of(*c) for c in CLASSIFIERS if c[3] == FIRST_SEED],
+        outputs(rules.train.output.history, classifier_rows(seeds=[FIRST_SEED])),
     output:
         [
             report(
-                path,
+                f"{R}/figures/{m['dataset']}/training/{m['architecture']}/{m['defence']}.png",
                 caption="../report/training_curves.rst",
                 category="Training",
-                labels={
-                    "figure": "training curves",
-                    "dataset": d,
-                    "architecture": a,
-                    "defence": f,
-                },
+                labels={"figure": "training curves", **m},
             )
-            for (d, a, f), path in zip(study.models(config), TRAINING_FIGURES)
+            for m in training_figure_rows()
         ],
     log:
         "logs/report/training_curves.log",
+    benchmark:
+        f"{R}/benchmarks/training_curves.tsv"
     conda:
         CONDA_ENV
     params:
         figures=[
             {
-                "title": f"{d} / {a} / {f}",
-                "excluded": [study.STANDARD, *study.excluded_classes(config, d)],
-                "histories": [
-                    history_of(d, a, f, FIRST_SEED, e)
-                    for e in [study.STANDARD, *study.excluded_classes(config, d)]
-                ],
+                "title": f"{m['dataset']} / {m['architecture']} / {m['defence']}",
+                "excluded": [STANDARD, *STUDY.datasets[m["dataset"]].excluded_classes],
+                "histories": outputs(
+                    rules.train.output.history,
+                    [
+                        dict(m, seed=FIRST_SEED, excluded=e)
+                        for e in [
+                            STANDARD,
+                            *STUDY.datasets[m["dataset"]].excluded_classes,
+                        ]
+                    ],
+                ),
             }
-            for d, a, f in study.models(config)
+            for m in training_figure_rows()
         ],
         code=code("training_curves"),
     script:

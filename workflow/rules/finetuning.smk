@@ -1,16 +1,12 @@
 # Adversarial fine-tuning (method §4.10), stage 1: the adversarial examples of one technique (FGS, FGV,
 # HC, or LOTS at one layer) for the training split, made on the vanilla classifier
-# (advtransfer.finetuning). Stage 2, the fine-tuning, is the train rule with a fine-tuning defence.
+# (advtransfer.jobs.finetune). Stage 2, the fine-tuning, is the train rule with a fine-tuning defence.
 
 
 rule adversarial_examples:
     input:
-        model=lambda w: rules.train.output.model.format(
-            **dict(w.items(), defence="vanilla")
-        ),
-        predictions=lambda w: rules.predictions.output[0].format(
-            **dict(w.items(), defence="vanilla")
-        ),
+        model=vanilla("train", "model"),
+        predictions=vanilla("predictions"),
     output:
         f"{R}/adversarial_examples/{{dataset}}/{{architecture}}/seed{{seed}}/{{excluded}}/{{examples}}.npz",
     log:
@@ -24,11 +20,9 @@ rule adversarial_examples:
     resources:
         gpu=gpus(1),
     params:
-        data=lambda w: study.data_params(config, w.dataset),
-        job=lambda w: study.example_params(
-            config, w.dataset, w.architecture, w.examples
-        ),
-        excluded=lambda w: study.excluded_value(w.excluded),
+        data=data_params,
+        job=example_params,
+        excluded=excluded_param,
         code=model_code("adversarial_examples"),
     script:
         "../scripts/adversarial_examples.py"

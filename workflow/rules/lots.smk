@@ -1,11 +1,9 @@
 # LOTS (method §4) on the standard classifiers: the attempts of paper 2's comparison of FGS, FGV, HC
-# and LOTS (advtransfer.lots.job). Each classifier's predicted class of every image is computed once
+# and LOTS (advtransfer.jobs.lots). Each classifier's predicted class of every image is computed once
 # (rule predictions); the jobs choose their origins and targets from it. The attack "lots" of Table 3
 # is an attack like the others (attacks.smk); the comparison table is in tables.smk, the LOTS figure
-# in figures.smk.
-
-
-ruleorder: lots_baselines > lots
+# in figures.smk. The table of the techniques without a layer (FGS, FGV, HC) is "baselines.csv",
+# a name no layer takes (rule lots's {layer}).
 
 
 rule predictions:
@@ -24,7 +22,7 @@ rule predictions:
     resources:
         gpu=gpus(1),
     params:
-        data=lambda w: study.data_params(config, w.dataset),
+        data=data_params,
         code=model_code("predictions"),
     script:
         "../scripts/predictions.py"
@@ -41,7 +39,7 @@ rule lots:
     benchmark:
         f"{R}/benchmarks/lots/{{dataset}}/{{architecture}}/{{defence}}/seed{{seed}}/{{layer}}.tsv"
     wildcard_constraints:
-        layer=r"[\w.]+",
+        layer=r"(?!baselines\b)[\w.]+",
     group:
         MODEL_GROUP
     conda:
@@ -49,12 +47,13 @@ rule lots:
     resources:
         gpu=gpus(1),
     params:
-        data=lambda w: study.data_params(config, w.dataset),
+        data=data_params,
+        model_keys=model_keys,
         techniques=["LOTS"],
-        layers=lambda w: [w.layer],
-        modes=study.lots_param(config, "modes"),
-        n_lots=study.lots_param(config, "n_lots"),
-        limit=study.lots_param(config, "limit"),
+        layers=one_layer,
+        modes=lots_param("modes"),
+        n_lots=lots_param("n_lots"),
+        limit=lots_param("limit"),
         code=model_code("lots_attempts"),
     script:
         "../scripts/lots_attempts.py"
@@ -77,16 +76,13 @@ rule lots_baselines:
     resources:
         gpu=gpus(1),
     params:
-        data=lambda w: study.data_params(config, w.dataset),
-        techniques=lambda w: [
-            t
-            for t in study.lots_params(config, w.dataset, w.architecture)["techniques"]
-            if t != "LOTS"
-        ],
+        data=data_params,
+        model_keys=model_keys,
+        techniques=baseline_techniques,
         layers=[],
-        modes=study.lots_param(config, "modes"),
-        n_lots=study.lots_param(config, "n_lots"),
-        limit=study.lots_param(config, "limit"),
+        modes=lots_param("modes"),
+        n_lots=lots_param("n_lots"),
+        limit=lots_param("limit"),
         code=model_code("lots_attempts"),
     script:
         "../scripts/lots_attempts.py"

@@ -1,79 +1,84 @@
 # The report (README "Outputs"): every table as an HTML page with its caption, the training curves
 # and final accuracies of the classifiers, paper vs ours, and the study's cost. Captions are the .rst
-# files of workflow/report/. Render with:  snakemake --report results/report.html  (or .zip)
-# The logic lives in advtransfer.report, advtransfer.training_curves, advtransfer.paper and
-# advtransfer.presets.
+# files of workflow/report/ (given to the jobs as text: a study folder copied elsewhere re-runs no
+# page). Render with:  snakemake --report results/report.html  (or .zip)
+# The jobs are advtransfer.jobs.report (pages: advtransfer.report; the papers: advtransfer.paper).
 
 from advtransfer.paper import attack_measure
 from advtransfer.presets import preset_names
 
-REPORT_RST = Path(workflow.basedir) / "report"
-# A caption for report(...) (relative to this file), and the same file for a job that reads it.
-caption = lambda name: f"../report/{name}.rst"
-caption_file = lambda name: str(REPORT_RST / f"{name}.rst")
-
-# The tables of the study shown as HTML pages: name (results/tables/<name>.csv) -> category, title.
+# The tables of the study shown as HTML pages: name -> (category, title, the table's file).
 # Raw Zero-Shot classifiers: else no Table 1 and no paper 1 (a study of paper 2 alone).
-ZERO_SHOT = bool(study.zero_shot_datasets(config))
 REPORT_TABLES = {
     **(
         {
-            "table1": ("Raw Zero-Shot", "Table 1: DBM and AM per architecture"),
-            "metrics_per_class": ("Raw Zero-Shot", "DBM and AM per excluded class"),
+            "table1": (
+                "Raw Zero-Shot",
+                "Table 1: DBM and AM per architecture",
+                rules.aggregate.output.table1,
+            ),
+            "metrics_per_class": (
+                "Raw Zero-Shot",
+                "DBM and AM per excluded class",
+                rules.aggregate.output.per_class,
+            ),
         }
-        if ZERO_SHOT
+        if STUDY.zero_shot_datasets
         else {}
     ),
-    "accuracies": ("Training", "Final test accuracy of every classifier"),
+    "accuracies": (
+        "Training",
+        "Final test accuracy of every classifier",
+        rules.accuracies.output.csv,
+    ),
     **(
-        {"table2": ("Defences", "Table 2: defences vs vanilla (paired t-tests)")}
-        if defended_datasets()
+        {
+            "table2": (
+                "Defences",
+                "Table 2: defences vs vanilla (paired t-tests)",
+                rules.table2.output.table2,
+            )
+        }
+        if STUDY.defended_datasets
         else {}
     ),
     **(
         {
-            "attacks_per_class": ("Attacks", "Attack results per class"),
-            "table3": ("Attacks", "Table 3: DBM and AM vs Mean L2 (Pearson)"),
+            "attacks_per_class": (
+                "Attacks",
+                "Attack results per class",
+                rules.attacks_per_class.output[0],
+            ),
+            "table3": (
+                "Attacks",
+                "Table 3: DBM and AM vs Mean L2 (Pearson)",
+                rules.table3.output.table3,
+            ),
         }
-        if attacked_datasets()
+        if STUDY.attacked_datasets
         else {}
     ),
     **(
-        {"lots_comparison": ("LOTS", "FGS, FGV, HC and LOTS (paper 2's comparison)")}
+        {
+            "lots_comparison": (
+                "LOTS",
+                "FGS, FGV, HC and LOTS (paper 2's comparison)",
+                rules.lots_comparison.output.table,
+            )
+        }
         if lots_rows()
         else {}
     ),
 }
-# Paper 2's Table 1 row "Basic LeNet" has a counterpart where the study runs LOTS on MNIST's lenet_caffe.
-PAPER2 = ("mnist", "lenet_caffe", "vanilla")
-PAPER2_TABLES = [t for d, a, f, t in study.lots_tables(config) if (d, a, f) == PAPER2]
-# Paper 1's claims are checked on the tables the study makes (Tables 2 and 3 only with defences, attacks).
-PAPER1_INPUTS = {
-    "table1": f"{R}/tables/table1.csv",
-    "metrics_per_class": rules.aggregate.output.per_class,
-    **({"table2": f"{R}/tables/table2.csv"} if defended_datasets() else {}),
-    **({"table3": f"{R}/tables/table3.csv"} if attacked_datasets() else {}),
-}
-# The report's pages and figures; with the study summary, this stage's targets for `rule all`.
-REPORT_PAGES = [
-    *[f"{R}/report/{name}.html" for name in REPORT_TABLES],
-    *TRAINING_FIGURES,
-    *([f"{R}/report/paper1_claims.html"] if ZERO_SHOT else []),
-    *([f"{R}/report/paper2_lenet.html"] if PAPER2_TABLES else []),
-    *([f"{R}/report/paper2_table1.html"] if finetuning_models() else []),
-    *([f"{R}/report/paper2_claims.html"] if finetuning_models() else []),
-]
-report_targets = lambda: [*REPORT_PAGES, f"{R}/report/study.html"]
 
 
-for _name, (_category, _title) in REPORT_TABLES.items():
+for _name, (_category, _title, _table) in REPORT_TABLES.items():
 
     rule:
         name:
             f"html_{_name}"
         input:
-            table=f"{R}/tables/{_name}.csv",
-            caption=caption_file(_name),
+            table=_table,
         output:
             report(
                 f"{R}/report/{_name}.html",
@@ -89,6 +94,7 @@ for _name, (_category, _title) in REPORT_TABLES.items():
             CONDA_ENV
         params:
             title=_title,
+            caption=caption_text(_name),
             code=code("html_table"),
         script:
             "../scripts/html_table.py"
@@ -96,8 +102,7 @@ for _name, (_category, _title) in REPORT_TABLES.items():
 
 rule paper1_claims:
     input:
-        unpack(lambda w: PAPER1_INPUTS),
-        caption=caption_file("paper1_claims"),
+        unpack(paper1_inputs),
     output:
         csv=f"{R}/tables/paper1_claims.csv",
         md=f"{R}/tables/paper1_claims.md",
@@ -121,12 +126,12 @@ rule paper1_claims:
                 "dataset": d,
                 "attack": a,
                 "Mean L2 measures": attack_measure(
-                    a, study.attack_params(config, d, a)
+                    a, STUDY.datasets[d].attack_params(a)
                 ),
             }
-            for d in attacked_datasets()
-            for a in study.attack_names(config, d)
+            for d, a in attack_figures()
         ],
+        caption=caption_text("paper1_claims"),
         code=code("paper1_claims"),
     script:
         "../scripts/paper1_claims.py"
@@ -135,19 +140,8 @@ rule paper1_claims:
 rule paper2_lenet:
     input:
         # the Basic LeNet's own attempts: this page needs no other model of the study
-        attempts=outputs(
-            rules.lots.output[0],
-            [
-                dict(
-                    zip(["dataset", "architecture", "defence"], PAPER2),
-                    seed=FIRST_SEED,
-                    layer=t,
-                )
-                for t in PAPER2_TABLES
-            ],
-        ),
-        history=history_of(*PAPER2, FIRST_SEED, study.STANDARD),
-        caption=caption_file("paper2_lenet"),
+        attempts=basic_lenet_attempts(),
+        history=basic_lenet_history(),
     output:
         csv=f"{R}/tables/paper2_lenet.csv",
         md=f"{R}/tables/paper2_lenet.md",
@@ -164,6 +158,8 @@ rule paper2_lenet:
     conda:
         CONDA_ENV
     params:
+        model=basic_lenet_keys(),
+        caption=caption_text("paper2_lenet"),
         code=code("paper2_lenet"),
     script:
         "../scripts/paper2_lenet.py"
@@ -173,7 +169,6 @@ rule html_paper2_table1:
     input:
         table=rules.paper2_table1.output.table,
         seeds=rules.paper2_table1.output.seeds,
-        caption=caption_file("paper2_table1"),
     output:
         report(
             f"{R}/report/paper2_table1.html",
@@ -188,6 +183,7 @@ rule html_paper2_table1:
     conda:
         CONDA_ENV
     params:
+        caption=caption_text("paper2_table1"),
         code=code("html_paper2_table1"),
     script:
         "../scripts/html_paper2_table1.py"
@@ -196,7 +192,6 @@ rule html_paper2_table1:
 rule paper2_claims:
     input:
         table1=rules.paper2_table1.output.table,
-        caption=caption_file("paper2_claims"),
     output:
         csv=f"{R}/tables/paper2_claims.csv",
         md=f"{R}/tables/paper2_claims.md",
@@ -213,6 +208,7 @@ rule paper2_claims:
     conda:
         CONDA_ENV
     params:
+        caption=caption_text("paper2_claims"),
         code=code("paper2_claims"),
     script:
         "../scripts/paper2_claims.py"
@@ -221,8 +217,7 @@ rule paper2_claims:
 rule study_summary:
     input:
         # everything else the study makes, so that every benchmark file is written when this job runs
-        done=[*study_outputs(), *REPORT_PAGES],
-        caption=caption_file("study"),
+        done=[*study_outputs(), *report_pages()],
     output:
         csv=f"{R}/tables/cost.csv",
         provenance=f"{R}/provenance.json",
@@ -241,13 +236,14 @@ rule study_summary:
     params:
         # by content: the same config under another name or path re-runs nothing
         preset=preset_names(workflow.configfiles, Path(workflow.basedir).parent),
-        grid=[list(m) for m in study.models(config)],
+        grid=[list(m) for m in STUDY.models],
         seeds=SEEDS,
         benchmarks=f"{R}/benchmarks",
         # one version of all the code that makes the study's results (docs/results.md)
         study_code=code_version(
-            *sorted(SCRIPTS.glob("*.py")), modules=study.code_modules(config)
+            *sorted(SCRIPTS.glob("*.py")), modules=STUDY.code_modules()
         ),
+        caption=caption_text("study"),
         code=code("study_summary"),
     script:
         "../scripts/study_summary.py"

@@ -1,5 +1,6 @@
-# The tables (method §3, §4), built by advtransfer.tables: Table 1, Table 2 (defences), the attacks
-# per class and Table 3, paper 2's LOTS comparison and its Table 1.
+# The tables (method §3, §4), built by advtransfer.tables (the jobs: advtransfer.jobs.tables): Table 1,
+# Table 2 (defences), the attacks per class and Table 3, paper 2's LOTS comparison and its Table 1,
+# and every classifier's final accuracy.
 
 
 rule aggregate:
@@ -96,19 +97,18 @@ rule lots_comparison:
 
 rule accuracies:
     input:
-        [history_of(*c) for c in CLASSIFIERS],
+        outputs(rules.train.output.history, classifier_rows()),
     output:
         csv=f"{R}/tables/accuracies.csv",
         md=f"{R}/tables/accuracies.md",
     log:
         "logs/report/accuracies.log",
+    benchmark:
+        f"{R}/benchmarks/accuracies.tsv"
     conda:
         CONDA_ENV
     params:
-        classifiers=[
-            dict(zip(["dataset", "architecture", "defence", "seed", "excluded"], c))
-            for c in CLASSIFIERS
-        ],
+        classifiers=classifier_rows(),
         code=code("accuracies"),
     script:
         "../scripts/accuracies.py"
@@ -118,15 +118,11 @@ rule paper2_table1:
     input:
         attempts=outputs(
             rules.lots.output[0],
-            [
-                r
-                for r in lots_rows()
-                if r["dataset"] in study.finetuning_datasets(config)
-            ],
+            [r for r in lots_rows() if r["dataset"] in STUDY.finetuning_datasets],
         ),
         histories=outputs(
             rules.train.output.history,
-            [dict(m, excluded=study.STANDARD) for m in finetuning_models()],
+            [dict(m, excluded=STANDARD) for m in finetuning_models()],
         ),
     output:
         table=f"{R}/tables/paper2_table1.csv",

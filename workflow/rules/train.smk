@@ -1,4 +1,6 @@
-# One training job per (dataset, architecture, defence, seed, excluded class); "none" = the standard classifier.
+# One training job per (dataset, architecture, defence, seed, excluded class); "none" = the standard
+# classifier (advtransfer.jobs.train). The model's folder also holds its checkpoints/ and the
+# training's Lightning logs/ (CSV, and TensorBoard's when installed); history.csv is the CSV log's.
 
 
 rule train:
@@ -14,14 +16,10 @@ rule train:
     conda:
         CONDA_ENV
     resources:
-        gpu=lambda w: gpus(
-            study.recipe(config, w.dataset, w.architecture).get("devices", 1)
-        ),
+        gpu=recipe_devices,
     params:
-        job=lambda w: study.train_params(
-            config, w.dataset, w.architecture, w.defence, w.seed
-        ),
-        excluded=lambda w: study.excluded_value(w.excluded),
+        job=train_params,
+        excluded=excluded_param,
         examples=example_files,
         code=model_code("train"),
     script:

@@ -1,4 +1,4 @@
-# Raw Zero-Shot stage (method §1): soft-labels on Eᵢ, DBMᵢ and AMᵢ per classifier (advtransfer.zero_shot).
+# Raw Zero-Shot stage (method §1): soft-labels on Eᵢ, DBMᵢ and AMᵢ per classifier (advtransfer.jobs.zero_shot).
 
 
 rule soft_labels:
@@ -18,7 +18,7 @@ rule soft_labels:
     resources:
         gpu=gpus(1),
     params:
-        data=lambda w: study.data_params(config, w.dataset),
+        data=data_params,
         code=model_code("soft_labels"),
     script:
         "../scripts/soft_labels.py"
@@ -40,6 +40,7 @@ rule metrics:
     conda:
         CONDA_ENV
     params:
+        classifier=class_keys,
         code=code("metrics"),
     script:
         "../scripts/metrics.py"

@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.tables import accuracy_job
+from advtransfer.jobs.tables import accuracy_job
 
 with job(snakemake):
     accuracy_job(list(snakemake.input), snakemake.params.classifiers, snakemake.output.csv, snakemake.output.md)

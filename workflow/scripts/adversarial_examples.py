@@ -1,5 +1,5 @@
-from advtransfer.finetuning import examples_job
 from advtransfer.jobs import job
+from advtransfer.jobs.finetune import examples_job
 
 with job(snakemake):
     examples_job(snakemake.params.data, snakemake.input.model, snakemake.params.excluded, **snakemake.params.job,

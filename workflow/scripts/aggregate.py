@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.tables import aggregate_job
+from advtransfer.jobs.tables import aggregate_job
 
 out = snakemake.output
 with job(snakemake):

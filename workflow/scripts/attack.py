@@ -1,5 +1,5 @@
-from advtransfer.attacks.job import attack_job
 from advtransfer.jobs import job
+from advtransfer.jobs.attack import attack_job
 
 p, out = snakemake.params, snakemake.output
 with job(snakemake):

@@ -1,5 +1,5 @@
-from advtransfer.figures import correlation_figures_job
 from advtransfer.jobs import job
+from advtransfer.jobs.figures import correlation_figures_job
 
 inp = snakemake.input
 with job(snakemake):

@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.report import paper2_table1_page_job
+from advtransfer.jobs.report import paper2_table1_page_job
 
 with job(snakemake):
-    paper2_table1_page_job(snakemake.input.table, snakemake.input.seeds, snakemake.input.caption, snakemake.output[0])
+    paper2_table1_page_job(snakemake.input.table, snakemake.input.seeds, snakemake.params.caption, snakemake.output[0])

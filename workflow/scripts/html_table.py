@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.report import html_table_job
+from advtransfer.jobs.report import html_table_job
 
 with job(snakemake):
-    html_table_job(snakemake.input.table, snakemake.input.caption, snakemake.params.title, snakemake.output[0])
+    html_table_job(snakemake.input.table, snakemake.params.caption, snakemake.params.title, snakemake.output[0])

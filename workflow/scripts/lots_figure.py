@@ -1,5 +1,5 @@
-from advtransfer.figures import lots_figure_job
 from advtransfer.jobs import job
+from advtransfer.jobs.figures import lots_figure_job
 
 p = snakemake.params
 with job(snakemake):

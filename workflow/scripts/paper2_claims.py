@@ -1,6 +1,6 @@
 from advtransfer.jobs import job
-from advtransfer.paper import paper2_claims_job
+from advtransfer.jobs.report import paper2_claims_job
 
 with job(snakemake):
-    paper2_claims_job(snakemake.input.table1, snakemake.input.caption, snakemake.output.csv, snakemake.output.md,
+    paper2_claims_job(snakemake.input.table1, snakemake.params.caption, snakemake.output.csv, snakemake.output.md,
                       snakemake.output.html)

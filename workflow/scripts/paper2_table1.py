@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.tables import paper2_table1_job
+from advtransfer.jobs.tables import paper2_table1_job
 
 with job(snakemake):
     paper2_table1_job(list(snakemake.input.attempts), list(snakemake.input.histories), snakemake.params.models,

@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.lots.job import predictions_job
+from advtransfer.jobs.lots import predictions_job
 
 with job(snakemake):
     predictions_job(snakemake.params.data, snakemake.input.model, snakemake.output[0])

@@ -1,5 +1,5 @@
 from advtransfer.jobs import job
-from advtransfer.zero_shot import soft_labels_job
+from advtransfer.jobs.zero_shot import soft_labels_job
 
 with job(snakemake):
     soft_labels_job(snakemake.params.data, snakemake.input.zero_shot, snakemake.input.standard,

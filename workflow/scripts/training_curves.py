@@ -1,5 +1,5 @@
-from advtransfer.figures import training_curves_job
 from advtransfer.jobs import job
+from advtransfer.jobs.figures import training_curves_job
 
 with job(snakemake):
     for figure, out in zip(snakemake.params.figures, snakemake.output):

@@ -1,4 +1,13 @@
-"""What every workflow job does around its work: its log, and its device."""
+"""The workflow's jobs: one module per rule file of ``workflow/rules/`` (``train``, ``finetune``,
+``zero_shot``, ``attack``, ``lots``, ``tables``, ``figures``, ``report``), each job one function that
+a script of ``workflow/scripts/`` calls inside ``job`` (below). A job reads its inputs (``_inputs``:
+the classifier, the data, the predictions), calls the science (``data``, ``models``, ``attacks``,
+``lots``, ``defences``, ``metrics``, ``tables``, ``figures``, …) and writes its outputs atomically.
+
+The jobs are the top layer of the package: nothing imports them, and they alone import ``io`` and
+``model_io`` (``tests/test_layers.py``). This module: what every job does around its work, its log,
+its device and its threads.
+"""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ _EXPORTS = {
                    "lots_comparison"],
     "direction": ["fgs_direction", "fgv_direction", "hot_cold_direction", "input_gradient", "lots_direction",
                   "unit_linf", "visualisation_direction"],
-    "layers": ["OUTPUT", "LayerFeatures", "eval_mode", "layer_features", "layer_names", "paper_layer_name", "predict"],
+    "layers": ["OUTPUT", "LayerFeatures", "eval_mode", "layer_features", "layer_names", "paper_layer_name", "predict",
+               "top_two"],
     "search": ["DEFAULT_LIMIT", "DEFAULT_MAX_STEPS", "AttackResult", "iterative_lots", "line_search",
                "saturation_eps", "step_and_adjust"],
 }

@@ -120,6 +120,12 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> to
                           .argmax(1).to(images.device) for batch in images.split(batch_size)])
 
 
+def top_two(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The class with the highest score and the runner-up, for images (B, C, H, W) on the 0–255 scale."""
+    ranked = layer_features(model, OUTPUT, images).topk(2, dim=1).indices
+    return ranked[:, 0], ranked[:, 1]
+
+
 def channels_last(model: nn.Module, images: torch.Tensor) -> tuple[nn.Module, torch.memory_format]:
     """A copy of a convolutional CPU ``model`` in the channels-last layout, for inference on 4-D
     ``images`` (the model itself, and the usual layout, anywhere else).

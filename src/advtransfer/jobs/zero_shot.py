@@ -1,8 +1,5 @@
-"""The Raw Zero-Shot stage of the study (method §1, §3): soft-labels, per-class metrics, Table 1, figures.
-
-Each function is one workflow job: it reads its inputs, calls the pure science functions
-(``softlabels``, ``metrics``) and writes its outputs atomically. Jobs that need no model do not
-import torch (it costs seconds per job).
+"""The Raw Zero-Shot stage (``workflow/rules/zero_shot.smk``, method §1, §3): soft-labels on Eᵢ and
+the per-class metrics. Jobs that need no model do not import torch (it costs seconds per job).
 """
 
 from __future__ import annotations
@@ -22,15 +19,13 @@ def soft_labels_job(data: dict, zero_shot_model: str, standard_model: str, exclu
     Writes an ``.npz`` with ``amalgam`` (n, N−1), ``amalgam_raw`` (C₋ᵢ's scores), ``standard`` (n, N),
     ``standard_raw`` and ``standard_without`` (z'ⱼ: class i removed and renormalised).
     """
-    from advtransfer.data import for_architecture, load_dataset  # torch only in the jobs that need it
-    from advtransfer.inference import scores_of
-    from advtransfer.model_io import load_classifier
+    from advtransfer.inference import scores_of  # torch only in the jobs that need it
+    from advtransfer.jobs import _inputs
     from advtransfer.softlabels import soft_label, soft_label_without
 
-    rzs, meta = load_classifier(zero_shot_model)
-    splits = for_architecture(load_dataset(**data), meta["architecture"])
+    rzs, _, splits = _inputs.model_and_data(data, zero_shot_model)
     loader = splits.evaluation_loader(excluded, EVAL_BATCH)
-    std, _ = load_classifier(standard_model)
+    std, _ = _inputs.classifier(standard_model)
     raw = scores_of(rzs, loader)
     std_raw = scores_of(std, loader)
     arrays = {
