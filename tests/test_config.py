@@ -250,9 +250,12 @@ def test_paper_preset_covers_the_three_datasets():
 
 
 def test_bad_early_stop_is_named(config):
-    config["datasets"]["digits"]["attacks"]["params"]["pgd"]["early_stop"] = "no"
+    bad = copy.deepcopy(config)
+    bad["datasets"]["digits"]["attacks"]["params"]["pgd"]["early_stop"] = "no"
     with pytest.raises(WorkflowError, match="'no'"):
-        validate(config, SCHEMA)
+        validate(bad, SCHEMA)
+    validate(config, SCHEMA)  # the checker reads the config as validated, its defaults filled in
+    config["datasets"]["digits"]["attacks"]["params"]["pgd"]["early_stop"] = "no"
     with pytest.raises(ConfigError, match=r"params\.pgd: .*early_stop"):
         check_config(config)
 

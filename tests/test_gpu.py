@@ -146,11 +146,14 @@ def test_the_gpu_benchmark_counts_the_paper_grid():
 
     import yaml
 
+    from advtransfer.schema import validated
+
     root = Path(__file__).resolve().parents[1]
     spec = importlib.util.spec_from_file_location("gpu_benchmark", root / "benchmarks" / "gpu.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    grid = bench.training_grid(yaml.safe_load((root / "config" / "paper.yaml").read_text()), "cifar10")
+    config = validated(yaml.safe_load((root / "config" / "paper.yaml").read_text()))  # as the benchmark reads it
+    grid = bench.training_grid(config, "cifar10")
     assert len(grid) == 8 and all(row["jobs"] == 77 for row in grid.values())
     assert grid["resnet32"] == {"jobs": 77, "epochs": 77 * 200, "weighted_epochs": 11 * 200 * (5 + 12 + 2)}
     assert grid["capsnet"]["epochs"] == 77 * 50

@@ -180,8 +180,8 @@ def test_pool_size_override(monkeypatch):
 
 def test_importing_the_training_stack_leaves_cuda_uninitialised():
     """CUDA starts lazily: a job may still choose its devices after these imports."""
-    code = ("import torch, lightning, advtransfer.training, advtransfer.data, advtransfer.zero_shot, "
-            "advtransfer.jobs; print(torch.cuda.is_initialized())")
+    code = ("import torch, lightning, advtransfer.training, advtransfer.data, advtransfer.jobs.zero_shot, "
+            "advtransfer.jobs.train, advtransfer.jobs; print(torch.cuda.is_initialized())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

@@ -36,6 +36,8 @@ class TrainingData(L.LightningDataModule):
         return self._placed(loader)
 
     def val_dataloader(self):
+        # Lightning's "validation" loop runs the per-epoch test pass (method §2.2): the test split on the
+        # classifier's own classes, measured for monitoring only (``training.ClassifierModule``).
         return self._placed(self.splits.test_loader(self.excluded, max(self.batch_size, TEST_PASS_MIN_BATCH)))
 
     def _placed(self, loader):
