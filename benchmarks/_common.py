@@ -266,11 +266,24 @@ def write_results(name: str, payload: dict, params: dict | argparse.Namespace | 
 
 
 def refresh_docs() -> list[str]:
-    """Rewrite the docs' include blocks (``docs/results/collect.py``); the pages that changed."""
+    """Rewrite the docs' include blocks (as ``docs/results/collect.py --refresh`` does, but leaving alone a
+    block whose file is not there yet, e.g. another benchmark's not yet run); the pages that changed."""
     spec = importlib.util.spec_from_file_location("collect", ROOT / "docs" / "results" / "collect.py")
     collect = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(collect)
-    return [str(page.relative_to(ROOT)) for page in collect.pages() if collect.refresh(page)]
+
+    def quote(m):
+        source = collect.DOCS / m.group(2)
+        return m.group(1) + collect.quoted(source) + m.group(4) if source.is_file() else m.group(0)
+
+    changed = []
+    for page in collect.pages():
+        text = page.read_text()
+        new = collect.BLOCK.sub(quote, text)
+        if new != text:
+            page.write_text(new)
+            changed.append(str(page.relative_to(ROOT)))
+    return changed
 
 
 def ratio(a: float, b: float) -> float:
