@@ -10,22 +10,23 @@ DeepFool; install it apart, e.g.
 implementations) are set against the peers that have them: ART's and torchattacks' APGD, foolbox's DDN
 and FMN (foolbox 3.3.4's L2 FMN never projects onto its ε-ball, so its L2 is not minimal). Prints images per
 second, the speed-up over ART, torchattacks (TA) and foolbox (FB), success rates and the Mean L2
-score (0–255 scale, successful images) side by side.
+score (0–255 scale, successful images) side by side. Times are wall times; the JSON adds each run's CPU
+time (the process's, all threads), which depends less on other work on the machine.
 
-    python benchmarks/attacks.py --data ../shared/data/fashion-mnist
+    python benchmarks/attacks.py                       # Fashion-MNIST of --data / $ADVTRANSFER_DATA / tests/data
+    python benchmarks/attacks.py --quick               # every attack and peer on 20 images (about a minute)
+    python benchmarks/attacks.py --data ../shared/data --images 500
+
+Writes ``benchmarks/results/attacks.json`` (``_common.write_results``).
 """
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
-from adversarial_training import fashion_mnist  # the sibling benchmark's loader from the raw files
+from _common import data_root, load, parser, set_threads, timed, write_results
 from torch import nn
 from torch.nn import functional as F
 
@@ -147,12 +148,6 @@ def foolbox_attacks(model: nn.Module) -> dict:
     }
 
 
-def timed(run) -> tuple[torch.Tensor, float]:
-    start = time.perf_counter()
-    adv = torch.as_tensor(run())
-    return adv, time.perf_counter() - start
-
-
 def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adv: torch.Tensor) -> tuple[float, float]:
     """Success rate and Mean L2 (0–255 scale, successful samples)."""
     with torch.no_grad():
@@ -162,31 +157,30 @@ def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adv: torch.Tensor)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist")
-    parser.add_argument("--images", type=int, default=200, help="test images, attacked in one batch")
-    parser.add_argument("--train", type=int, default=10_000, help="training images (the first ones)")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--attacks", nargs="+", default=list(PARAMS), choices=list(PARAMS))
-    parser.add_argument("--column", default="fashion_mnist", choices=list(COLUMNS),
-                        help="which of method §2's parameter columns to use (default: the dataset's own)")
-    args = parser.parse_args()
+    parser_ = parser(__doc__.splitlines()[0], threads=1)
+    parser_.add_argument("--images", type=int, default=200, help="test images, attacked in one batch")
+    parser_.add_argument("--train", type=int, default=10_000, help="training images (the first ones)")
+    parser_.add_argument("--epochs", type=int, default=2)
+    parser_.add_argument("--attacks", nargs="+", default=list(PARAMS), choices=list(PARAMS))
+    parser_.add_argument("--column", default="fashion_mnist", choices=list(COLUMNS),
+                         help="which of method §2's parameter columns to use (default: the dataset's own)")
+    args = parser_.parse_args()
+    if args.quick:
+        args.images, args.train, args.epochs = 20, 1000, 1
     PARAMS.update(COLUMNS[args.column])
-    torch.set_num_threads(args.threads)
+    threads = set_threads(args)
     warnings.filterwarnings("ignore")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        splits = fashion_mnist(args.data, Path(tmp), args.train, 2 * args.images)
+    splits = load("fashion_mnist", data_root(args.data), args.train, 2 * args.images)
     model = train(splits, args.epochs)
     x, y = to_float(splits.test_x), splits.test_y
     with torch.no_grad():
         right = model(x).argmax(1) == y
+    accuracy = right.float().mean().item()
     x, y = x[right][:args.images], y[right][:args.images]
-    print(f"Fashion-MNIST, lenet_caffe trained {args.epochs} epochs on {args.train} images (test accuracy "
-          f"{right.float().mean():.3f}); the first {len(y)} correctly classified test images in one batch; "
-          f"{args.threads} torch thread(s); method §2's {args.column} parameters")
+    print(f"Fashion-MNIST, lenet_caffe trained {args.epochs} epochs on {len(splits.train_y)} images (test accuracy "
+          f"{accuracy:.3f}); the first {len(y)} correctly classified test images in one batch; "
+          f"{threads} torch thread(s); method §2's {args.column} parameters")
     peers = {"ART": art_attacks(model, len(y)), "TA": torchattacks_attacks(model), "FB": foolbox_attacks(model)}
     if not peers["TA"]:
         print("torchattacks is not importable: its column is left empty")
@@ -196,20 +190,38 @@ def main() -> None:
     header = f"{'attack':<11}{'ours img/s':>11}" + "".join(f"{p + ' img/s':>11}{'×' + p:>7}" for p in peers) \
         + f"{'  success ours / ART / TA / FB':>32}{'  Mean L2 ours / ART / TA / FB':>33}"
     print(header)
+    results = {}
     for name in args.attacks:
-        ours, t_ours = timed(lambda: build_attack(name, model, **PARAMS[name])(x, y))
+        ours, t_ours, cpu_ours = timed(lambda: torch.as_tensor(build_attack(name, model, **PARAMS[name])(x, y)))
         rows, speeds = [score(model, x, y, ours)], ""
+        entry = results[name] = {"ours": {"images_per_s": len(y) / t_ours, "cpu_s": cpu_ours,
+                                          "success": rows[0][0], "mean_l2": rows[0][1]}}
         for peer, attacks in peers.items():
             if name in attacks:
-                theirs, t_peer = timed(lambda: runs[peer](attacks[name]))
+                theirs, t_peer, cpu_peer = timed(lambda: torch.as_tensor(runs[peer](attacks[name])))
                 rows.append(score(model, x, y, theirs))
                 speeds += f"{len(y) / t_peer:>11.1f}{t_peer / t_ours:>7.1f}"
+                entry[peer] = {"images_per_s": len(y) / t_peer, "cpu_s": cpu_peer, "ours_speedup": t_peer / t_ours,
+                               "success": rows[-1][0], "mean_l2": rows[-1][1]}
             else:
                 rows.append((float("nan"), float("nan")))
                 speeds += f"{'–':>11}{'–':>7}"
         success = " / ".join("–" if np.isnan(r) else f"{r:.3f}" for r, _ in rows)
         l2 = " / ".join("–" if np.isnan(d) else f"{d:.1f}" for _, d in rows)
-        print(f"{name:<11}{len(y) / t_ours:>11.1f}{speeds}{success:>32}{l2:>33}")
+        print(f"{name:<11}{len(y) / t_ours:>11.1f}{speeds}{success:>32}{l2:>33}", flush=True)
+
+    summary = {"ours_speedup": {f"{name}/{peer}": entry[peer]["ours_speedup"] for name, entry in results.items()
+                                for peer in peers if peer in entry},
+               "success_ours_minus_peer": {f"{name}/{peer}": entry["ours"]["success"] - entry[peer]["success"]
+                                           for name, entry in results.items() for peer in peers if peer in entry},
+               "mean_l2_ours_over_peer": {f"{name}/{peer}": entry["ours"]["mean_l2"] / entry[peer]["mean_l2"]
+                                          for name, entry in results.items() for peer in peers if peer in entry}}
+    write_results("attacks", {
+        "summary": summary,
+        "setup": {"model": "lenet_caffe", "train_images": len(splits.train_y), "epochs": args.epochs,
+                  "test_accuracy": accuracy, "images": len(y), "parameters": {n: PARAMS[n] for n in args.attacks},
+                  "peers": {"ART": True, "TA": bool(peers["TA"]), "FB": bool(peers["FB"])}},
+        "attacks": results}, args)
 
 
 if __name__ == "__main__":

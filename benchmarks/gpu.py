@@ -24,6 +24,10 @@ CIFAR-shaped random data (3 × 32 × 32, 10 classes) held on the GPU:
 ``--dry-run`` prints (d)'s count of training jobs and epochs; ``--cpu-check`` runs every part on the
 CPU with a few images so that the script itself is checked where there is no GPU (its figures mean
 nothing).
+
+Writes ``benchmarks/results/gpu.json`` (``_common.write_results``; not with ``--dry-run``). Its
+``"quick"`` is true for a ``--cpu-check`` run, whose figures mean nothing; ``--quick`` here only
+makes the sizes smaller (``parameters.smaller_sizes``), and its figures are real ones.
 """
 
 from __future__ import annotations
@@ -214,12 +218,16 @@ def part_training(config: dict, args, tmp: Path) -> None:
           f"{args.test_images} test images on the GPU")
     splits = random_splits(args.train_images, args.test_images)
     print(f"{'architecture':<14}{'precision':>11}{'project s':>11}{'plain s':>10}{'project/plain':>15}")
+    rows = {}
     for architecture in ("resnet32", "lenet"):
         recipe = dict(Study.from_config(config).datasets["cifar10"].architectures[architecture].recipe)
         recipe["precision"] = args.precision
         project, plain = project_epoch(splits, architecture, recipe, tmp), plain_epoch(splits, architecture, recipe)
         print(f"{architecture:<14}{args.precision:>11}{project:>11.2f}{plain:>10.2f}{project / plain:>15.2f}",
               flush=True)
+        rows[architecture] = {"precision": args.precision, "project_epoch_s": project, "plain_epoch_s": plain,
+                              "project_over_plain": project / plain}
+    return {"train_images": args.train_images, "test_images": args.test_images, "architectures": rows}
 
 
 # ---------------------------------------------------------------- (b) attacks against ART
@@ -311,6 +319,7 @@ def part_attacks(config: dict, args) -> None:
         with torch.no_grad():
             return (model(adv).argmax(1) != labels).float().mean().item()
 
+    rows = {}
     for name in catalog.ATTACKS:
         attack = build_attack(name, model, **params[name])
         if getattr(attack, "needs_targets", False):
@@ -318,6 +327,7 @@ def part_attacks(config: dict, args) -> None:
         attack(x[:8], y[:8])  # warm-up: kernels chosen and loaded outside the timing
         ours, t_ours = timed(lambda: attack(x, y))
         line = f"{name:<12}{len(y) / t_ours:>11.1f}"
+        row = rows[name] = {"ours_images_per_s": len(y) / t_ours, "parameters": params[name]}
         if name in art:
             xa, ya = x[:args.art_images], y[:args.art_images]
             art[name].generate(xa[:8].cpu().numpy(), ya[:8].cpu().numpy())
@@ -325,9 +335,13 @@ def part_attacks(config: dict, args) -> None:
             rate = len(ya) / t_art
             line += f"{rate:>11.1f}{len(y) / t_ours / rate:>10.1f}"
             line += f"{success(ours[:len(ya)], ya):>12.3f} / {success(theirs, ya):.3f}"
+            row.update(art_images_per_s=rate, ours_over_art=len(y) / t_ours / rate,
+                       success_ours=success(ours[:len(ya)], ya), success_art=success(theirs, ya))
         else:
             line += f"{'–':>11}{'–':>10}{success(ours, y):>12.3f} / –    "
+            row["success_ours"] = success(ours, y)
         print(f"{line}  {params[name]}", flush=True)
+    return {"model": args.attack_model, "images": len(y), "art_images": args.art_images, "attacks": rows}
 
 
 # ---------------------------------------------------------------- (c) concurrent jobs through the pool
@@ -370,12 +384,17 @@ def sample_utilisation(device: str):
         return None
 
 
-def utilisation(sampler) -> str:
+def utilisation(sampler) -> dict:
+    """The sampled utilisation: mean and max (%) and the number of samples (empty without samples)."""
     if sampler is None:
-        return "–"
+        return {}
     sampler.terminate()
     values = [float(v) for v in sampler.communicate()[0].split() if v.replace(".", "", 1).isdigit()]
-    return f"{statistics.mean(values):.0f}% (max {max(values):.0f}%, {len(values)} samples)" if values else "–"
+    return {"mean": statistics.mean(values), "max": max(values), "samples": len(values)} if values else {}
+
+
+def utilisation_text(used: dict) -> str:
+    return f"{used['mean']:.0f}% (max {used['max']:.0f}%, {used['samples']} samples)" if used else "–"
 
 
 def part_concurrent(config: dict, args, tmp: Path) -> None:
@@ -390,7 +409,7 @@ def part_concurrent(config: dict, args, tmp: Path) -> None:
     print("images/s: all jobs' images over the wall time from the first job's start of train_classifier "
           "(Lightning's setup included) to the last one's end")
     print(f"{'jobs':>5}{'images/s (all jobs)':>21}{'× one job':>11}  GPU utilisation")
-    single = None
+    single, rows = None, {}
     for k in args.jobs:
         run = tmp / f"concurrent-{k}"
         run.mkdir()
@@ -418,7 +437,9 @@ def part_concurrent(config: dict, args, tmp: Path) -> None:
         assert all(r["device"] == device for r in reports)
         rate = sum(r["images"] for r in reports) / (max(r["end"] for r in reports) - min(r["start"] for r in reports))
         single = single or rate
-        print(f"{k:>5}{rate:>21.0f}{rate / single:>11.2f}  {used}", flush=True)
+        print(f"{k:>5}{rate:>21.0f}{rate / single:>11.2f}  {utilisation_text(used)}", flush=True)
+        rows[str(k)] = {"images_per_s": rate, "over_one_job": rate / single, "gpu_utilisation_percent": used}
+    return {"device": device, "job_images": args.job_images, "job_epochs": args.job_epochs, "concurrent_jobs": rows}
 
 
 # ---------------------------------------------------------------- (d) epoch time per architecture, grid cost
@@ -457,6 +478,10 @@ def part_grid(config: dict, args) -> None:
         torch.cuda.empty_cache()
     print("(the project's overhead per epoch over a plain loop is (a)'s ratio; the test pass is not counted)")
     print_grid(config, "cifar10", seconds)
+    grid = training_grid(config, "cifar10")
+    hours = gpu_hours(grid, seconds)
+    return {"config": args.config.resolve(), "precision": args.precision, "steps": args.steps, "warmup": args.warmup,
+            "epoch_s": seconds, "grid": grid, "gpu_hours": hours, "gpu_hours_total": sum(hours.values())}
 
 
 def main() -> None:
@@ -479,6 +504,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50, help="(d) timed steps per architecture")
     parser.add_argument("--warmup", type=int, default=10, help="(d) warm-up steps per architecture")
     args = parser.parse_args()
+    started = {"wall": time.perf_counter(), "loadavg": os.getloadavg()}  # the provenance's start
     if args.quick:
         args.train_images, args.test_images = 20_000, 5_000
         args.art_images, args.steps = 200, 30
@@ -506,12 +532,40 @@ def main() -> None:
         print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}; {args.config}")
     torch.backends.cudnn.benchmark = False  # torch's default, which the project's training keeps
     start = time.perf_counter()
+    names = {"a": "training", "b": "attacks", "c": "concurrent_jobs", "d": "grid"}
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         parts = {"a": lambda: part_training(config, args, Path(tmp)), "b": lambda: part_attacks(config, args),
                  "c": lambda: part_concurrent(config, args, Path(tmp)), "d": lambda: part_grid(config, args)}
         for part in sorted(args.parts):
-            parts[part]()
+            results[names[part]] = parts[part]()
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    write_json(args, results, started)
+
+
+def write_json(args, results: dict, started: dict) -> None:
+    """``benchmarks/results/gpu.json`` through the benchmarks' helper (imported here: the tests load this file
+    on its own, without the benchmarks folder on the path)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _common
+
+    _common.STARTED.update(started)
+
+    summary = {}
+    if "training" in results:
+        summary["project_over_plain"] = {a: r["project_over_plain"]
+                                         for a, r in results["training"]["architectures"].items()}
+    if "attacks" in results:
+        summary["ours_over_art"] = {a: r["ours_over_art"] for a, r in results["attacks"]["attacks"].items()
+                                    if "ours_over_art" in r}
+    if "concurrent_jobs" in results:
+        summary["throughput_over_one_job"] = {k: r["over_one_job"]
+                                              for k, r in results["concurrent_jobs"]["concurrent_jobs"].items()}
+    if "grid" in results:
+        summary["gpu_hours_total"] = results["grid"]["gpu_hours_total"]
+    params = {("smaller_sizes" if k == "quick" else k): v for k, v in vars(args).items()}
+    params["quick"] = args.cpu_check  # a CPU check's figures mean nothing
+    _common.write_results("gpu", {"summary": summary, "device": DEVICE, **results}, params)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One GPU session: tests/test_gpu.py, then benchmarks/gpu.py --quick, each under a time limit.
-# Output under $OUT (default benchmarks/out/gpu): environment.txt, test_gpu.txt, gpu_benchmark.txt.
+# Output under $OUT (default benchmarks/out/gpu): environment.txt, test_gpu.txt, gpu_benchmark.txt, and
+# gpu.json (the benchmark's results with their provenance, as written to benchmarks/results/gpu.json).
 # Python: $PYTHON, else .venv/bin/python, else python3 (it needs the project's dependencies and ART).
 #
 #     OUT=/some/folder bash benchmarks/gpu_session.sh      # about 7 minutes on one H200
@@ -28,3 +29,4 @@ start=$(date +%s)
 timeout 480 "$PY" benchmarks/gpu.py --quick > "$OUT/gpu_benchmark.txt" 2>&1
 echo "benchmarks/gpu.py --quick: exit $? after $(( $(date +%s) - start )) s" >> "$OUT/gpu_benchmark.txt"
 cat "$OUT/gpu_benchmark.txt"
+if [ benchmarks/results/gpu.json -nt "$OUT/environment.txt" ]; then cp benchmarks/results/gpu.json "$OUT/gpu.json"; fi

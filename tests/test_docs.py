@@ -36,6 +36,27 @@ def test_quoted_results_say_where_and_when_they_were_made():
             assert made.get(key) not in (None, ""), (path, key)
 
 
+def test_the_benchmarks_results_are_quoted_as_written_with_their_provenance():
+    """benchmarks/_common.write_results writes benchmarks/results/<name>.json and its copy in docs/benchmarks/,
+    which docs/benchmarks.md quotes; each says how it was made and whether it was a quick run."""
+    results = sorted((ROOT / "benchmarks" / "results").glob("*.json"))
+    assert results, "no benchmark results: run the benchmarks (--quick at least)"
+    assert sorted(p.name for p in (DOCS / "benchmarks").glob("*.json")) == [p.name for p in results]
+    page = (DOCS / "benchmarks.md").read_text()
+    for path in results:
+        assert (DOCS / "benchmarks" / path.name).read_text() == path.read_text(), (
+            f"docs/benchmarks/{path.name} differs from {path.relative_to(ROOT)}")
+        assert f"<!-- include benchmarks/{path.name} -->" in page, f"docs/benchmarks.md does not quote {path.name}"
+        made = json.loads(path.read_text())
+        assert made["benchmark"] == path.stem and isinstance(made["quick"], bool), path
+        assert made["summary"] and isinstance(made["parameters"], dict), path
+        provenance = made["provenance"]
+        assert re.fullmatch(r"[0-9a-f]{40}", provenance["commit"]), path
+        assert isinstance(provenance["uncommitted_changes"], bool), path
+        for key in ("date", "machine", "torch", "command", "loadavg_start", "loadavg_end"):
+            assert provenance.get(key) not in (None, ""), (path, key)
+
+
 def default_study_code() -> str:
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))  # fills in the defaults

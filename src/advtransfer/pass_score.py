@@ -130,7 +130,7 @@ def pass_scores(originals, adversarials, workers: int = 1) -> np.ndarray:
 
     ``workers`` threads share the pairs (OpenCV releases Python's lock while it aligns an image);
     each image is scored alone, so the scores do not depend on ``workers``. OpenCV's own threads are
-    off meanwhile: on images this small they cost more than they give (``benchmarks/lots.py``).
+    off meanwhile (the job's threads already share the images), and the caller's setting is restored.
     """
     xs = np.asarray(originals.detach().cpu() if hasattr(originals, "detach") else originals)
     advs = np.asarray(adversarials.detach().cpu() if hasattr(adversarials, "detach") else adversarials)
