@@ -299,3 +299,22 @@ def test_paper2_claims_inside_the_seeds_spread_are_not_resolved():
     one = paper2_claims(paper2_rows(lots_error=(0.0065,), seeds=(0,)))
     assert (one["verdict"] == ONE_SEED).all()
     assert (paper2_claims(None)["verdict"] == NOT_PRODUCED).all()
+
+
+def test_our_attempts_read_at_the_papers_success_rate():
+    """FGS: 10 attempts, 9 successes at ε 10, 20, …, 90 with L2 = 10·ε; paper 2's 85.37% of 10 attempts
+    is 9 (rounded): all 9 successes; with ε 300 for the last one, stopping at ε 255 loses it."""
+    from advtransfer.paper import paper2_at_papers_rate
+
+    eps = [10, 20, 30, 40, 50, 60, 70, 80, 300, None]
+    attempts = pd.DataFrame({"technique": "FGS", "mode": "untargeted", "layer": "-",
+                             "success": [e is not None for e in eps], "eps": eps,
+                             "l2": [10.0 * e if e else None for e in eps], "linf": [e for e in eps],
+                             "pass_score": [0.5 if e else None for e in eps]})
+    rows = paper2_at_papers_rate(attempts).set_index("quantity")
+    assert rows.loc["success rate, search stopped at ε 255 (%)", "ours"] == pytest.approx(80.0)
+    l2 = rows.loc["L2 (0–255), at the paper's success rate"]
+    assert l2["n_attempts"] == 9 and l2["ours"] == pytest.approx(10 * (10 + 20 + 30 + 40 + 50 + 60 + 70 + 80 + 300) / 9)
+    # a 5-attempt group keeps round(0.8537·5) = 4: the four of smallest ε
+    four = paper2_at_papers_rate(attempts.iloc[:5]).set_index("quantity")
+    assert four.loc["L∞ (0–255), at the paper's success rate", "ours"] == pytest.approx(25.0)

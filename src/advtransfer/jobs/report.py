@@ -13,7 +13,14 @@ import pandas as pd
 
 from advtransfer.files import atomic_path
 from advtransfer.io import write_table
-from advtransfer.paper import paper1_claims, paper2_claims, paper2_lenet, table3_tests
+from advtransfer.paper import (
+    POOLED_LAYERS,
+    paper1_claims,
+    paper2_at_papers_rate,
+    paper2_claims,
+    paper2_lenet,
+    table3_tests,
+)
 from advtransfer.report import cost_table, html_page, provenance, read_benchmarks, study_table, write_html
 from advtransfer.tables import lots_comparison_table, paper2_markdown, paper2_seeds_markdown
 
@@ -89,7 +96,10 @@ def lenet_job(attempt_files: list[str], history: str, caption: str, out_csv: str
               out_html: str, model: dict) -> None:
     """Paper 2's Basic LeNet row against the attempts of the study's vanilla classifier ``model``
     (dataset, architecture: paper 2's ``lenet_caffe`` on MNIST; one seed) and its training history."""
-    attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
-    lots = lots_comparison_table(attempts).assign(**model, defence="vanilla")
-    table = paper2_lenet(lots, pd.read_csv(history), model["dataset"], model["architecture"])
+    attempts = pd.concat([pd.read_csv(path, low_memory=False) for path in attempt_files], ignore_index=True)
+    pooled = attempts[attempts["technique"] == "LOTS"].assign(layer=POOLED_LAYERS)  # paper 2 pools LOTS's layers
+    lots = pd.concat([lots_comparison_table(attempts), lots_comparison_table(pooled)], ignore_index=True)
+    table = paper2_lenet(lots.assign(**model, defence="vanilla"), pd.read_csv(history), model["dataset"],
+                         model["architecture"])
+    table = pd.concat([table, paper2_at_papers_rate(attempts)], ignore_index=True)
     _write(table, "Paper 2, Table 1 (Basic LeNet) vs ours", caption, out_csv, out_md, out_html)
