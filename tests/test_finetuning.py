@@ -103,6 +103,51 @@ def test_a_killed_generation_resumes_after_its_last_chunk(basic_lenet, mnist, tm
             assert np.array_equal(a[k], b[k]), k
 
 
+def interrupted_after(monkeypatch, chunks: int):
+    """Make the next generation stop (as Ctrl-C would) after ``chunks`` chunks; the undo function."""
+    from advtransfer.lots import search
+
+    line_search, calls = search.line_search, []
+
+    def stop(*args, **kwargs):
+        if len(calls) == chunks:
+            raise KeyboardInterrupt("stopped")
+        calls.append(1)
+        return line_search(*args, **kwargs)
+
+    monkeypatch.setattr(search, "line_search", stop)
+    return lambda: monkeypatch.setattr(search, "line_search", line_search)
+
+
+def damage(path: Path, how: str) -> None:
+    """A file cut in half (a full disk, a crash mid-copy) or its bytes replaced by random ones."""
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2] if how == "cut" else np.random.default_rng(0).bytes(len(data)))
+
+
+@pytest.mark.parametrize("how", ["cut", "garbled"])
+def test_a_damaged_chunk_is_made_again(basic_lenet, mnist, tmp_path, monkeypatch, capsys, how):
+    """A chunk cut short or garbled is discarded with a warning naming it and made again; the example
+    set equals an uninterrupted run's."""
+    _, model = basic_lenet
+    x, y, targets, _ = origins(model, mnist, 10)
+    whole = tmp_path / "whole.npz"
+    finetuning.generate_examples(model, x, y, "FGS", targets, whole, chunk_size=3, job={"a": 1})
+    out = tmp_path / "fgs.npz"
+    resume = interrupted_after(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        finetuning.generate_examples(model, x, y, "FGS", targets, out, chunk_size=3, job={"a": 1})
+    resume()
+    chunk = tmp_path / "fgs.npz.chunks" / "chunk_000000.npz"
+    damage(chunk, how)
+    capsys.readouterr()
+    finetuning.generate_examples(model, x, y, "FGS", targets, out, chunk_size=3, job={"a": 1})
+    with np.load(out) as a, np.load(whole) as b:
+        assert all(np.array_equal(a[k], b[k]) for k in finetuning.FIELDS)
+    assert not chunk.parent.exists()
+    assert f"warning: {chunk}" in capsys.readouterr().err
+
+
 def test_chunks_of_another_job_are_discarded(basic_lenet, mnist, tmp_path, monkeypatch):
     _, model = basic_lenet
     x, y, targets, _ = origins(model, mnist, 4)
