@@ -7,7 +7,8 @@ on each batch the defence makes of a training batch (``Defence.training_batches`
 when one belongs to it, and logs one row per epoch with Lightning's loggers into ``logs/`` (a CSV
 logger always, TensorBoard's when ``tensorboard`` is installed); ``history`` reads the rows back.
 Checkpoints are written atomically beside their final name (``AtomicCheckpointIO``) and read back
-through ``files.read_back``. Writing the model file is the training job's (``advtransfer.jobs.train``).
+through ``files.read_back``. Training is deterministic (Lightning's ``deterministic``; running.md,
+"Same inputs, same numbers"). Writing the model file is the training job's (``advtransfer.jobs.train``).
 """
 
 from __future__ import annotations
@@ -359,19 +360,40 @@ def train_classifier(splits, training: Training, folder: str | Path, *, init_wei
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     # A CPU training sees no GPU: nothing in it starts CUDA (advtransfer.gpus.hidden). The data module
     # keeps in-memory data on the trainer's own GPU only (data_on_device).
-    with gpus.hidden() if accelerator == "cpu" else contextlib.nullcontext():
+    with gpus.hidden() if accelerator == "cpu" else contextlib.nullcontext(), deterministic_algorithms():
         trainer = L.Trainer(
             max_epochs=epochs, accelerator=accelerator, devices=r.devices, strategy="ddp" if r.devices > 1 else "auto",
             # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
             # Snakemake retries and resumes instead. Checkpoints are written atomically.
             plugins=[LightningEnvironment(), AtomicCheckpointIO()], precision=r.precision, logger=loggers(folder),
             log_every_n_steps=1, callbacks=callbacks, default_root_dir=folder, enable_progress_bar=terminal,
-            enable_model_summary=False, num_sanity_val_steps=0, deterministic=False,
+            enable_model_summary=False, num_sanity_val_steps=0, deterministic=determinism(accelerator),
             use_distributed_sampler=False,  # TrainingData shards the training split itself; tests are not split
         )
         trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
     return TrainResult(module, history(folder) if trainer.global_rank == 0 else [], epochs, resumed,
                        trainer.global_rank == 0)
+
+
+def determinism(accelerator: str) -> bool | str:
+    """Lightning's ``deterministic`` for a training on ``accelerator``: True on the CPU (every op has a
+    deterministic kernel there, and a missing one is an error); "warn" on a GPU, where a few ops have
+    none (e.g. the backward pass of adaptive average pooling): they run with a warning in the job's log
+    instead of stopping the training (running.md, "Same inputs, same numbers")."""
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    return "warn" if on_gpu else True
+
+
+@contextlib.contextmanager
+def deterministic_algorithms():
+    """Restore torch's global switch of deterministic algorithms after a training (Lightning sets it
+    for the process; code after the training, e.g. tests in the same process, keeps its own)."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
 
 def resume_point(checkpoints: str | Path) -> Path | None:
