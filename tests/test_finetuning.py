@@ -343,3 +343,28 @@ def test_the_fine_tuned_models_start_from_the_basic_lenet(finetuning_study):
         assert payload["hparams"]["defence"] == "adversarial_finetuning"
         # 20 or 30 steps from the vanilla weights: near them, far nearer than a fresh network
         assert 0 < distance(payload["state_dict"]) < 0.2 * distance(fresh)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("deleted, rule, runs", [
+    ("results/adversarial_examples/mnist/lenet_caffe/seed0/none/fgs.npz", "adversarial_examples",
+     {"train", "predictions", "lots", "lots_baselines", "lots_comparison", "paper2_table1", "paper2_claims"}),
+    ("results/lots/mnist/lenet_caffe/vanilla/seed0/logits.csv", "lots",
+     {"lots_comparison", "paper2_table1", "paper2_claims", "paper2_lenet"}),
+])
+def test_a_deleted_example_set_is_made_again_by_a_plain_run(finetuning_study, tmp_path, deleted, rule, runs):
+    """An example set (or LOTS attempts) deleted from the finished paper 2 study: a plain run makes it
+    again, and runs again what was made from it: the fine-tuning on it and that model's jobs, paper 2's
+    tables (running.md, "Guarantees")."""
+    import shutil
+
+    workdir, _ = finetuning_study
+    copy = tmp_path / "study"
+    shutil.copytree(workdir, copy, symlinks=True)
+    (copy / deleted).unlink()
+    jobs = planned_jobs(snakemake(copy, copy / "config.yaml", "-n").stdout)
+    assert [r for r, _ in jobs].count(rule) == 1
+    assert runs <= {r for r, _ in jobs}, sorted({r for r, _ in jobs})
+    if rule == "adversarial_examples":  # only the model fine-tuned on FGS examples trains again
+        assert {w["defence"] for r, w in jobs if "defence" in w} == {"ft_fgs"}
+        assert [r for r, _ in jobs].count("train") == 1
