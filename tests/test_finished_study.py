@@ -1,4 +1,4 @@
-"""A finished small study (README, "Guarantees"; running.md, "Same inputs, same numbers"):
+"""A finished small study (running.md, "Guarantees" and "Same inputs, same numbers"):
 
 - run again from scratch in another folder, on the same machine, it gives byte-identical tables
   (timing columns aside) and models;

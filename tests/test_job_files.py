@@ -1,4 +1,4 @@
-"""What the jobs read back survives what a crash or a full disk does to it (README, "Guarantees"):
+"""What the jobs read back survives what a crash or a full disk does to it (running.md, "Guarantees"):
 
 - a chunk of paper 2's comparison (``<out>.chunks/chunk_*.csv``) cut short or garbled is made again;
 - an ``adversarial_examples`` job killed by SIGKILL (a real kill of its process) goes on after its

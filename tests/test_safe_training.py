@@ -1,9 +1,13 @@
-"""Never lose a user's work, never run code on load (README, "Guarantees").
+"""Never lose a user's work, never run code on load (running.md, "Guarantees").
 
 - a model or checkpoint carrying a pickle payload is refused, and the payload never runs;
 - a job that finds a checkpoint holding every epoch writes its model and history from it;
 - a training whose loss is not finite stops, naming the epoch, and writes no model;
-- a model whose weights or outputs are not finite is refused by every job that loads one.
+- a model whose weights or outputs are not finite is refused by every job that loads one;
+- a model or checkpoint cut short or holding random bytes is refused, naming it and what to delete;
+- a changed recipe discards the old checkpoints;
+- a full disk leaves no half checkpoint and says which file, and how much space is free;
+- scores that are not finite before any optimiser step are told apart from a diverging training.
 """
 
 import errno
