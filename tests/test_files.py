@@ -169,3 +169,16 @@ def test_a_killed_writers_temporary_files_are_cleared_from_a_job_folder(tmp_path
     (folder / ".chunk_000001.npz.x1y2.tmp").write_bytes(b"half")
     files.discard_stale(folder, {"a": 1})
     assert sorted(p.name for p in folder.iterdir()) == ["job.json"]
+
+
+def test_a_full_disk_met_by_a_library_write_is_one_line_too(tmp_path, capsys):
+    """A write outside the project's atomic writes (Lightning's CSV log, say) that finds the disk full."""
+    from advtransfer.jobs import job
+
+    log, out = tmp_path / "job.log", tmp_path / "results" / "model.pt"
+    smk = SimpleNamespace(log=[str(log)], output=[str(out)], resources={}, threads=1)
+    with pytest.raises(SystemExit), job(smk):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    line = capsys.readouterr().err.strip()
+    assert line.startswith(f"error: no space left on device while the job wrote its files ({out} among them; ")
+    assert "\n" not in line and "free on" in line

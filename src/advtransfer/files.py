@@ -31,14 +31,17 @@ class UnsafeFileError(FileProblem, RuntimeError):
 
 class DiskFullError(FileProblem, OSError):
     """A write that found no space left on its filesystem (``ENOSPC``, or a full quota); the message
-    names the file and the space free there. Nothing of the file is left behind."""
+    names the file and the space free there. Nothing of the file is left behind (``known``: the file
+    is the one whose write failed; else the job's, where a library's write failed unnamed)."""
 
-    def __init__(self, path: str | Path, code: int = errno.ENOSPC):
+    def __init__(self, path: str | Path, code: int = errno.ENOSPC, known: bool = True):
         path = Path(path)
         super().__init__(code, os.strerror(code), str(path))
-        self.message = (f"{path}: no space left on device ({human_size(free_space(path.parent))} free on "
-                        f"{mount_point(path.parent)}); nothing of it was left behind: free some space there and "
-                        f"run the workflow again")
+        free = f"{human_size(free_space(path.parent))} free on {mount_point(path.parent)}"
+        self.message = (f"{path}: no space left on device ({free}); nothing of it was left behind: free some "
+                        f"space there and run the workflow again" if known else
+                        f"no space left on device while the job wrote its files ({path} among them; {free}): free "
+                        f"some space there and run the workflow again")
 
     def __str__(self) -> str:
         return self.message

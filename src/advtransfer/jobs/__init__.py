@@ -15,7 +15,7 @@ import contextlib
 import os
 import sys
 
-from advtransfer.files import FileProblem
+from advtransfer.files import FULL, DiskFullError, FileProblem
 from advtransfer.gpus import job_devices
 from advtransfer.io import log_to
 
@@ -42,8 +42,15 @@ def job(smk):
     """
     use_threads(getattr(smk, "threads", 1))
     try:
-        with log_to(smk.log[0]), job_devices(int(smk.resources.get("gpu", 0))):
-            yield
+        try:
+            with log_to(smk.log[0]), job_devices(int(smk.resources.get("gpu", 0))):
+                yield
+        except OSError as err:  # a full disk met outside files.atomic_path (a library's log, say)
+            if err.errno not in FULL or isinstance(err, DiskFullError):
+                raise
+            outputs = list(getattr(smk, "output", []) or [])
+            raise DiskFullError(err.filename or (outputs[0] if outputs else smk.log[0]), err.errno,
+                                known=bool(err.filename)) from None
     except FileProblem as err:
         line = f"error: {err}"
         print(line, file=sys.stderr, flush=True)  # Snakemake's console
