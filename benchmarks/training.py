@@ -33,9 +33,10 @@ cifar
 determinism
     The training cost of determinism: the same training (``--determinism-architecture`` on the first
     ``--determinism-train`` Fashion-MNIST images, ``--determinism-epochs`` epochs, the project's module and
-    loaders) under Lightning's ``deterministic=True`` (``torch.use_deterministic_algorithms(True)``) and
-    ``deterministic=False`` (the project's setting), two runs of each, taking turns; the ratio of their
-    epoch times, and whether each pair of runs gave bit-identical weights.
+    loaders) under Lightning's ``deterministic=True`` (``torch.use_deterministic_algorithms(True)``, the
+    project's setting on the CPU: ``advtransfer.training.determinism``) and ``deterministic=False``
+    (Lightning's default), two runs of each, taking turns; the ratio of their epoch times, and whether
+    each pair of runs gave bit-identical weights.
 
     python benchmarks/training.py                    # all parts on the data of --data / $ADVTRANSFER_DATA / tests/data
     python benchmarks/training.py --quick            # every part at tiny sizes (about a minute)

@@ -30,6 +30,8 @@ def rows(node: dict, defs: dict, prefix: str) -> list[tuple[str, str, str, str]]
     out = []
     for key, child in node.get("properties", {}).items():
         resolved = defs.get(child["$ref"].rsplit("/", 1)[-1], {}) if "$ref" in child else child
+        if "$ref" in child and "properties" in child:  # a reference with keys of its own beside it
+            resolved = {**resolved, "properties": {**resolved.get("properties", {}), **child["properties"]}}
         default = child.get("default", resolved.get("default"))
         text = yaml.safe_dump(default, default_flow_style=True).strip().removesuffix("...").strip()
         shown = "" if default is None or default == {} else f"`{text}`"

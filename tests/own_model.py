@@ -24,3 +24,15 @@ class TinyNet(nn.Module):
 def one_output(num_classes: int, input_shape: tuple[int, int, int], **kwargs) -> nn.Module:
     """A factory whose model ignores ``num_classes`` (a config error)."""
     return TinyNet(1, input_shape, **kwargs)
+
+
+class NaNNet(nn.Module):
+    """A model whose scores are NaN from the start (a bug in its forward), whatever its weights."""
+
+    def __init__(self, num_classes: int, input_shape: tuple[int, int, int]):
+        super().__init__()
+        self.out = nn.Linear(input_shape[0] * input_shape[1] * input_shape[2], num_classes)
+
+    def forward(self, x):
+        return self.out(x.flatten(1)) * float("nan")
+

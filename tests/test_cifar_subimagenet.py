@@ -61,6 +61,32 @@ def test_cifar10_cache_is_used_and_rebuilt_when_files_change(tmp_path, monkeypat
     assert len(rebuilt.test_y) == 11 and rebuilt.test_y.bincount()[CLASSES.index("cat")] == 2
 
 
+@pytest.mark.parametrize("how", ["cut", "garbled"])
+def test_a_damaged_cifar10_cache_is_rebuilt(tmp_path, capsys, how):
+    """A cache.pt cut short (a full disk, a killed copy) or garbled is rebuilt with a warning naming it,
+    not an error in every job."""
+    root = make_cifar_folder(tmp_path)
+    first = load_dataset("cifar10", tmp_path, download=False)
+    cache = root / "cache.pt"
+    data = cache.read_bytes()
+    cache.write_bytes(data[:len(data) // 2] if how == "cut" else np.random.default_rng(0).bytes(len(data)))
+    capsys.readouterr()
+    again = load_dataset("cifar10", tmp_path, download=False)
+    assert torch.equal(again.train_x, first.train_x) and torch.equal(again.test_y, first.test_y)
+    assert f"warning: {cache}" in capsys.readouterr().err
+    assert torch.equal(torch.load(cache, weights_only=True)["train_x"], first.train_x)  # written anew
+
+
+@pytest.mark.parametrize("how", ["cut", "garbled"])
+def test_a_damaged_image_of_the_cifar10_folder_is_named(tmp_path, how):
+    root = make_cifar_folder(tmp_path)
+    bad = root / "train" / "dog" / "0001.png"
+    data = bad.read_bytes()
+    bad.write_bytes(data[:len(data) // 2] if how == "cut" else data[:40] + bytes(len(data) - 40))
+    with pytest.raises(ValueError, match=f"{bad}: .*replace it .* or delete it"):
+        load_dataset("cifar10", tmp_path, download=False)
+
+
 def test_cifar10_missing_or_incomplete_is_a_clear_error(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="cifar-10-batches-py") as err:
         load_dataset("cifar10", tmp_path, download=False)

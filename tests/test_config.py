@@ -51,6 +51,34 @@ def test_bad_seeds_are_refused(config, seeds):
         validate(config, SCHEMA)
 
 
+def test_seeds_beyond_what_the_libraries_take_are_refused_before_any_job(tmp_path, config):
+    """Lightning's seed_everything (numpy's generator) takes seeds 0 … 2³² − 1: a larger one must fail
+    the config check, naming the key, not every training job."""
+    config["seeds"] = [2**32 - 1]
+    validate(copy.deepcopy(config), SCHEMA)
+    config["seeds"] = [0, 2**32]
+    with pytest.raises(WorkflowError, match=r"4294967296 is greater than the maximum of 4294967295"):
+        validate(copy.deepcopy(config), SCHEMA)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    run = subprocess.run([SNAKEMAKE, "-n", "--configfile", str(bad), "--directory", str(tmp_path),
+                          "--snakefile", str(SNAKEFILE)], capture_output=True, text=True)
+    assert run.returncode != 0 and "seeds" in run.stdout + run.stderr and not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("attack, params", [("pgd", {"random_start": True}), ("apgd", {})])
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**64])
+def test_attack_seeds_beyond_what_torch_takes_are_refused(config, attack, params, seed):
+    digits = config["datasets"]["digits"]
+    digits["attacks"]["run"] = [attack]
+    digits["attacks"]["params"] = {attack: {**params, "seed": 2**32 - 1}}
+    full_check(copy.deepcopy(config))
+    digits["attacks"]["params"][attack]["seed"] = seed
+    with pytest.raises((WorkflowError, ConfigError), match="seed") as err:
+        full_check(config)
+    assert attack in str(err.value)
+
+
 def test_unknown_key_is_named(config):
     config["datasets"]["digits"]["architectures"]["mlp"]["train"]["learning_rate"] = 0.1
     with pytest.raises(WorkflowError, match="learning_rate"):

@@ -5,7 +5,7 @@ killed, Snakemake and its jobs at once, at moments spread over its run: inside t
 epoch, and in a later training job), soft-labels, metrics, attacks, LOTS and the aggregating jobs.
 After each kill it runs again with a plain ``snakemake`` (after ``snakemake --unlock``: Snakemake's
 lock outlives a hard kill). Its tables must equal those of an uninterrupted run, number for number,
-and its models weight for weight (README, "Guarantees").
+and its models weight for weight (running.md, "Guarantees").
 """
 
 import os

@@ -81,3 +81,23 @@ def test_the_table_of_config_keys_is_the_schemas():
     keys = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(keys)
     assert keys.OUT.read_text() == keys.table(), "run python docs/config_keys.py"
+
+
+def test_every_guarantee_names_tests_that_exist():
+    """Each row of running.md's Guarantees table names its tests (``file.py``, ``file.py::test``, or
+    ``…::test`` for another test of the file named before it), and each named test exists."""
+    text = (DOCS / "running.md").read_text()
+    table = text.split("## Guarantees", 1)[1].split("\n\n**", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| event")]
+    assert len(rows) >= 15, rows
+    for row in rows:
+        cell = row.rstrip(" |").rsplit(" | ", 1)[1]
+        names = re.findall(r"`((?:test_\w+\.py|…)(?:::\w+)?)`", cell)
+        assert names, f"a guarantee names no test: {row[:80]}"
+        current = None
+        for name in names:
+            file, _, test = name.partition("::")
+            current = current if file == "…" else file
+            assert current and (ROOT / "tests" / current).is_file(), (row[:80], name)
+            if test:
+                assert re.search(rf"^def {test}\(", (ROOT / "tests" / current).read_text(), re.M), (current, test)

@@ -103,6 +103,51 @@ def test_a_killed_generation_resumes_after_its_last_chunk(basic_lenet, mnist, tm
             assert np.array_equal(a[k], b[k]), k
 
 
+def interrupted_after(monkeypatch, chunks: int):
+    """Make the next generation stop (as Ctrl-C would) after ``chunks`` chunks; the undo function."""
+    from advtransfer.lots import search
+
+    line_search, calls = search.line_search, []
+
+    def stop(*args, **kwargs):
+        if len(calls) == chunks:
+            raise KeyboardInterrupt("stopped")
+        calls.append(1)
+        return line_search(*args, **kwargs)
+
+    monkeypatch.setattr(search, "line_search", stop)
+    return lambda: monkeypatch.setattr(search, "line_search", line_search)
+
+
+def damage(path: Path, how: str) -> None:
+    """A file cut in half (a full disk, a crash mid-copy) or its bytes replaced by random ones."""
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2] if how == "cut" else np.random.default_rng(0).bytes(len(data)))
+
+
+@pytest.mark.parametrize("how", ["cut", "garbled"])
+def test_a_damaged_chunk_is_made_again(basic_lenet, mnist, tmp_path, monkeypatch, capsys, how):
+    """A chunk cut short or garbled is discarded with a warning naming it and made again; the example
+    set equals an uninterrupted run's."""
+    _, model = basic_lenet
+    x, y, targets, _ = origins(model, mnist, 10)
+    whole = tmp_path / "whole.npz"
+    finetuning.generate_examples(model, x, y, "FGS", targets, whole, chunk_size=3, job={"a": 1})
+    out = tmp_path / "fgs.npz"
+    resume = interrupted_after(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        finetuning.generate_examples(model, x, y, "FGS", targets, out, chunk_size=3, job={"a": 1})
+    resume()
+    chunk = tmp_path / "fgs.npz.chunks" / "chunk_000000.npz"
+    damage(chunk, how)
+    capsys.readouterr()
+    finetuning.generate_examples(model, x, y, "FGS", targets, out, chunk_size=3, job={"a": 1})
+    with np.load(out) as a, np.load(whole) as b:
+        assert all(np.array_equal(a[k], b[k]) for k in finetuning.FIELDS)
+    assert not chunk.parent.exists()
+    assert f"warning: {chunk}" in capsys.readouterr().err
+
+
 def test_chunks_of_another_job_are_discarded(basic_lenet, mnist, tmp_path, monkeypatch):
     _, model = basic_lenet
     x, y, targets, _ = origins(model, mnist, 4)
@@ -298,3 +343,28 @@ def test_the_fine_tuned_models_start_from_the_basic_lenet(finetuning_study):
         assert payload["hparams"]["defence"] == "adversarial_finetuning"
         # 20 or 30 steps from the vanilla weights: near them, far nearer than a fresh network
         assert 0 < distance(payload["state_dict"]) < 0.2 * distance(fresh)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("deleted, rule, runs", [
+    ("results/adversarial_examples/mnist/lenet_caffe/seed0/none/fgs.npz", "adversarial_examples",
+     {"train", "predictions", "lots", "lots_baselines", "lots_comparison", "paper2_table1", "paper2_claims"}),
+    ("results/lots/mnist/lenet_caffe/vanilla/seed0/logits.csv", "lots",
+     {"lots_comparison", "paper2_table1", "paper2_claims", "paper2_lenet"}),
+])
+def test_a_deleted_example_set_is_made_again_by_a_plain_run(finetuning_study, tmp_path, deleted, rule, runs):
+    """An example set (or LOTS attempts) deleted from the finished paper 2 study: a plain run makes it
+    again, and runs again what was made from it: the fine-tuning on it and that model's jobs, paper 2's
+    tables (running.md, "Guarantees")."""
+    import shutil
+
+    workdir, _ = finetuning_study
+    copy = tmp_path / "study"
+    shutil.copytree(workdir, copy, symlinks=True)
+    (copy / deleted).unlink()
+    jobs = planned_jobs(snakemake(copy, copy / "config.yaml", "-n").stdout)
+    assert [r for r, _ in jobs].count(rule) == 1
+    assert runs <= {r for r, _ in jobs}, sorted({r for r, _ in jobs})
+    if rule == "adversarial_examples":  # only the model fine-tuned on FGS examples trains again
+        assert {w["defence"] for r, w in jobs if "defence" in w} == {"ft_fgs"}
+        assert [r for r, _ in jobs].count("train") == 1

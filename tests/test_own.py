@@ -57,6 +57,17 @@ def test_image_folder_loads_in_memory_with_sorted_classes(tmp_path, folder):
     assert torch.equal(again.train_x, splits.train_x) and torch.equal(again.test_y, splits.test_y)
 
 
+@pytest.mark.parametrize("how", ["cut", "garbled"])
+def test_a_damaged_image_is_named_when_the_folder_is_decoded(tmp_path, folder, how):
+    """A truncated (or garbled) PNG passes the config check, whose look at the headers finds nothing;
+    decoding the folder names the file and says what to do, instead of PIL's "image file is truncated"."""
+    bad = folder / "train" / "apple" / "003.png"
+    data = bad.read_bytes()
+    bad.write_bytes(data[:len(data) // 2] if how == "cut" else data[:40] + bytes(len(data) - 40))
+    with pytest.raises(ValueError, match=f"{bad}: .*replace it .* or delete it"):
+        load_dataset("mine", tmp_path / "data", False, source={"image_folder": str(folder)})
+
+
 def test_image_folder_is_resized_when_asked(tmp_path, folder):
     splits = load_dataset("mine", tmp_path / "data", False, source={"image_folder": str(folder), "image_size": 12})
     assert tuple(splits.train_x.shape[1:]) == (1, 12, 12)

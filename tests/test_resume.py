@@ -1,4 +1,7 @@
-"""A training job killed mid-way resumes from its last checkpoint when the workflow is run again."""
+"""A training job killed mid-way resumes from its last checkpoint when the workflow is run again: a
+plain ``snakemake`` (after ``--unlock``), whose ``rerun-incomplete`` comes from the workflow's default
+profile, which Snakemake applies by itself also when it runs with ``--snakefile <repo>/workflow/Snakefile
+--directory <elsewhere>`` (it looks for ``profiles/default`` beside the Snakefile)."""
 
 import os
 import re
@@ -49,7 +52,16 @@ def test_killed_training_resumes_from_its_last_epoch(tmp_path):
     assert killed_at < EPOCHS and not (workdir / target).exists()
 
     snakemake(workdir, configfile, "--unlock")
-    snakemake(workdir, configfile, "--rerun-incomplete", target)
+    # Snakemake marked the killed job's outputs incomplete. A job killed between writing its outputs
+    # (the training writes model.pt, then history.csv) leaves one behind: a stand-in for it.
+    assert list((workdir / ".snakemake" / "incomplete").iterdir())
+    (workdir / target).write_bytes(b"written by the killed job")
+    without_profile = snakemake(workdir, configfile, "--workflow-profile", "none", "-n", target, check=False)
+    assert without_profile.returncode != 0 and "--rerun-incomplete" in without_profile.stdout + without_profile.stderr
+    run = snakemake(workdir, configfile, target)  # no flag: the profile's rerun-incomplete
+    profile = SNAKEFILE.parent / "profiles" / "default"
+    assert f"Using workflow specific profile {profile} for setting default command line arguments" in \
+        " ".join((run.stdout + run.stderr).split())
 
     log = (workdir / "logs/train/digits/mlp/vanilla/seed0/none.log").read_text()
     resumed = re.findall(r"resuming from \S+ \(epoch (\d+) done\)", log)

@@ -1,14 +1,23 @@
-"""Never lose a user's work, never run code on load (README, "Guarantees").
+"""Never lose a user's work, never run code on load (running.md, "Guarantees").
 
 - a model or checkpoint carrying a pickle payload is refused, and the payload never runs;
 - a job that finds a checkpoint holding every epoch writes its model and history from it;
 - a training whose loss is not finite stops, naming the epoch, and writes no model;
-- a model whose weights or outputs are not finite is refused by every job that loads one.
+- a model whose weights or outputs are not finite is refused by every job that loads one;
+- a model or checkpoint cut short or holding random bytes is refused, naming it and what to delete;
+- a changed recipe discards the old checkpoints;
+- a full disk leaves no half checkpoint and says which file, and how much space is free;
+- scores that are not finite before any optimiser step are told apart from a diverging training.
 """
 
+import errno
+import io
+import os
+import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -142,3 +151,128 @@ def test_a_model_that_is_not_finite_is_refused_and_nothing_is_written(trained, t
         soft_labels_job({"name": "digits", "data_dir": str(tmp_path / "data"), "download": False},
                         str(bad), str(trained / "model.pt"), 0, str(out))
     assert not out.exists()
+
+
+@pytest.mark.parametrize("how", ["cut", "random bytes"])
+def test_a_damaged_model_or_checkpoint_is_refused_naming_the_file(trained, tmp_path, how):
+    """A model.pt or checkpoint cut short (a full disk, a crash mid-copy) or holding random bytes is
+    refused with an error naming the file and what to delete; no message suggests loading it unsafely."""
+    from advtransfer.model_io import read_weights
+
+    def damage(path):
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2] if how == "cut" else np.random.default_rng(0).bytes(len(data)))
+
+    model = tmp_path / "model.pt"
+    shutil.copy(trained / "model.pt", model)
+    damage(model)
+    for load in (load_classifier, read_weights):
+        with pytest.raises(UnsafeFileError, match=f"{model}: .*delete {model}") as err:
+            load(model)
+        assert "weights_only" not in str(err.value) and "allow_pickle" not in str(err.value)
+
+    out = tmp_path / "mlp"
+    shutil.copytree(trained, out, symlinks=True)
+    (out / "model.pt").unlink()
+    last = out / "checkpoints" / "last.ckpt"
+    damage(last.resolve())
+    with pytest.raises(UnsafeFileError, match=f"{last}: .*delete the folder {out / 'checkpoints'}") as err:
+        train(out, code="v1")  # the same job: it would resume from last.ckpt
+    assert "weights_only" not in str(err.value)
+    assert not (out / "model.pt").exists()
+
+
+def test_a_changed_recipe_discards_the_old_checkpoints(trained, tmp_path):
+    out = tmp_path / "mlp"
+    shutil.copytree(trained, out, symlinks=True)
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "checkpoints").glob("*.ckpt")}
+    old = torch.load(out / "model.pt", weights_only=True)["state_dict"]
+    (out / "model.pt").unlink()
+    result = train(out, {**RECIPE, "lr": 0.01}, code="v1")  # an edit of the recipe: the same folder
+    assert result.resumed_from_epoch == 0
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "checkpoints").glob("*.ckpt")}
+    assert set(after) == set(before)  # no "-v1" checkpoint beside an old one
+    assert all(after[name] != before[name] for name in before)  # each one written by the new training
+    assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]["recipe"]["lr"] == 0.01
+    new = torch.load(out / "model.pt", weights_only=True)["state_dict"]
+    assert any(not torch.equal(old[k], new[k]) for k in old)
+
+
+class NearlyFullDisk:
+    """A file that takes ``room`` more bytes, then fails as a full disk does (ENOSPC) after writing
+    what fitted; it has no file descriptor to copy by (``shutil`` then copies through ``write``)."""
+
+    def __init__(self, f, room: int):
+        self.f, self.room = f, room
+
+    def write(self, data):
+        if len(data) > self.room:
+            self.f.write(bytes(data)[:self.room])
+            self.room = 0
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(data)
+        return self.f.write(data)
+
+    def fileno(self):
+        raise io.UnsupportedOperation("fileno")
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def test_a_full_disk_leaves_no_half_checkpoint_and_says_which_file(tmp_path, monkeypatch):
+    """The disk of the model's folder fills up while a checkpoint is written (the system's temporary
+    folder, on another disk, has room): one clear error naming the file and the free space, nothing
+    left behind, and once space is freed the training runs as if nothing had happened."""
+    import builtins
+
+    out = tmp_path / "mlp"
+    checkpoints = (out / "checkpoints").resolve()
+    real_open, real_rename = builtins.open, os.rename
+
+    def full_open(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        inside = isinstance(file, (str, os.PathLike)) and Path(file).resolve().parent == checkpoints
+        return NearlyFullDisk(f, 4096) if inside and "w" in mode else f
+
+    def cross_device(src, dst, *args, **kwargs):  # the temporary folder is on another filesystem
+        if Path(dst).resolve().parent == checkpoints and Path(src).resolve().parent != checkpoints:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", full_open)
+    monkeypatch.setattr(os, "rename", cross_device)
+    with pytest.raises(OSError) as err:
+        train(out)
+    monkeypatch.undo()
+    message = str(err.value)
+    assert err.value.errno == errno.ENOSPC and "\n" not in message
+    assert re.match(rf"{re.escape(str(out / 'checkpoints'))}/epoch=0-step=\d+\.ckpt: no space left on device", message)
+    assert re.search(r"[\d.]+ [KMGT]?B free on ", message), message
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["job.json"]  # nothing half written
+    assert not (out / "model.pt").exists()
+
+    result = train(out)  # space freed: the same job
+    assert result.resumed_from_epoch == 0 and (out / "model.pt").exists()
+    assert not [p.name for p in (out / "checkpoints").iterdir() if "-v" in p.name]
+
+
+def test_a_model_that_outputs_nan_from_the_start_is_told_apart_from_a_diverging_training(tmp_path):
+    """Scores that are not finite before any optimiser step point at the model or its inputs, not at
+    the learning rate."""
+    from advtransfer import training
+
+    own = {"model": f"{Path(__file__).resolve().parent / 'own_model.py'}:NaNNet", "model_kwargs": {}}
+    with pytest.raises(training.NonFiniteOutputError) as err:
+        train(tmp_path / "nan", own_model=own)
+    message = str(err.value)
+    assert "learning rate" not in message and "before any optimiser step" in message
+    assert "NaNNet" in message and "inputs" in message
+    assert not (tmp_path / "nan" / "model.pt").exists()
+    assert not list((tmp_path / "nan" / "checkpoints").glob("*.ckpt"))

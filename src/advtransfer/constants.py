@@ -47,6 +47,9 @@ TEST_PASS_MIN_BATCH = 256  # the per-epoch test pass of a training: the recipe's
 
 # -- seeds (method §5.1) ----------------------------------------------------------------------------------
 
+# The largest seed (the study's replicate seeds, the attacks' seeds): Lightning's seed_everything takes
+# 0 … 2³² − 1 (numpy's legacy generator); the schema bounds every seed a config sets to it.
+MAX_SEED = 2**32 - 1
 SEED_STRIDE = 100_003  # a training's shuffling seed is seed · SEED_STRIDE (+ epoch): seeds far apart
 
 

@@ -6,7 +6,8 @@ then ``lots.search.line_search``) with the training images as origins, under the
 criterion (paper 2's, "untargeted": the class changes; HC and LOTS still move towards their target).
 They are written in chunks of origins, each chunk a file of its own in a working folder beside the
 output, so that a killed job resumes after its last finished chunk; the chunks are then copied into
-one file and the folder removed. Every file is written atomically.
+one file and the folder removed. Every file is written atomically; a chunk found damaged (cut short
+by a full disk or a crash mid-copy, garbled) is deleted with a warning naming it and made again.
 
 Example file (``.npz``, uncompressed): ``images`` uint8 (n, C, H, W), ``labels`` int64 (the origin's
 class, as the classifier numbers them), ``origin`` int64 (index in the training split), ``target_class``
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advtransfer.files import discard_stale, load_npz, save_npz
+from advtransfer.files import discard_stale, load_npz, read_back, save_npz
 
 CHUNK_ORIGINS = 1000  # origins per chunk: at most 9,000 attempts (HC, LOTS on 10 classes)
 FIELDS = ("images", "labels", "origin", "target_class", "eps", "reached_target")
@@ -51,7 +52,8 @@ def generate_examples(
     class differs from the origin's; "targeted" (HC and LOTS), when it is the target class. Every
     success is kept, labelled with its origin's class. Chunks of
     ``chunk_size`` origins go to ``<out>.chunks/``; a chunk already there is not made again when its
-    stamp (``job``: the parameters, the model's digest, the code version) matches.
+    stamp (``job``: the parameters, the model's digest, the code version) matches and it reads back
+    whole (a damaged one is made again).
     """
     from advtransfer.lots.comparison import technique_attempts
     from advtransfer.lots.layers import predict
@@ -62,14 +64,15 @@ def generate_examples(
     targeted = mode == "targeted" and technique in TARGETED
     out = Path(out)
     folder = out.with_name(out.name + ".chunks")
-    discard_stale(folder, job or {})
+    discard_stale(folder, {**(job or {}), "chunk_size": chunk_size})  # chunk i: the same origins
     if origin_index is None:
         origin_index = torch.arange(len(images))
     if not len(images):
         raise ValueError("no origins: the classifier classifies no training image correctly")
     device = next(model.parameters()).device
     n_chunks = math.ceil(len(images) / chunk_size)
-    done = sum(chunk_path(folder, i).exists() for i in range(n_chunks))
+    done = sum(chunk_path(folder, i).exists() and read_back(chunk_path(folder, i), fields=FIELDS, remake=True)
+               is not None for i in range(n_chunks))  # a damaged chunk is deleted, to be made again
     if done:
         print(f"resuming: {done} of {n_chunks} chunks already made", file=sys.stderr, flush=True)
     start, made, attempted = time.perf_counter(), 0, 0

@@ -55,12 +55,15 @@ class NonFiniteModelError(ValueError):
 def check_finite(model: Classifier, in_channels: int, image_size: int, path: str | Path) -> None:
     """Refuse ``model`` (read from ``path``) unless its weights, and its outputs on a grey image, are finite."""
     bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
-    if not bad:
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            scores = model(torch.full((1, in_channels, image_size, image_size), 0.5, device=device))
-        bad = [] if torch.isfinite(scores).all() else ["its outputs"]
     if bad:
         raise NonFiniteModelError(
             f"{path}: the model is not finite ({', '.join(bad[:3])} hold NaN or inf): its training diverged. "
             f"Retrain it with a lower learning rate; nothing was written.")
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        scores = model(torch.full((1, in_channels, image_size, image_size), 0.5, device=device))
+    if not torch.isfinite(scores).all():
+        raise NonFiniteModelError(
+            f"{path}: the model is not finite: its outputs on a grey image hold NaN or inf, though its weights are "
+            f"finite. Its forward gives them (an own model's code, or weights so large that the sums overflow): "
+            f"check the model; nothing was written.")

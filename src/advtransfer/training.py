@@ -6,7 +6,9 @@ on each batch the defence makes of a training batch (``Defence.training_batches`
 ``train_classifier`` runs one ``Training`` in a folder: it resumes from ``checkpoints/last.ckpt``
 when one belongs to it, and logs one row per epoch with Lightning's loggers into ``logs/`` (a CSV
 logger always, TensorBoard's when ``tensorboard`` is installed); ``history`` reads the rows back.
-Writing the model file is the training job's (``advtransfer.jobs.train``).
+Checkpoints are written atomically beside their final name (``AtomicCheckpointIO``) and read back
+through ``files.read_back``. Training is deterministic (Lightning's ``deterministic``; running.md,
+"Same inputs, same numbers"). Writing the model file is the training job's (``advtransfer.jobs.train``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import importlib.util
+import io
 import math
+import os
 import sys
 import time
 import warnings
@@ -23,13 +27,14 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.plugins.environments import LightningEnvironment
 from torch.nn import functional as F
 
 from advtransfer import gpus
 from advtransfer.data.datamodule import TrainingData
 from advtransfer.defences import Defence, build_defence
-from advtransfer.files import discard_stale, load_torch
+from advtransfer.files import atomic_path, discard_stale, load_torch
 from advtransfer.models import Classifier, build_classifier
 from advtransfer.recipe import TrainRecipe, lr_factor
 
@@ -68,6 +73,33 @@ class _LrFactor:
 
 class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the message names the epoch, the value and the recipe."""
+
+
+class NonFiniteOutputError(FloatingPointError):
+    """The model's loss is NaN or infinite on its first training batch, before any optimiser step: the
+    model or its inputs give it, not the learning rate; the message names the model and the inputs."""
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoints written to a temporary file beside their final name, then renamed
+    (``files.atomic_path``): a crash or a full disk leaves no partial checkpoint (Lightning's own save
+    writes in the system's temporary folder and moves the file, a copy when that folder is on another
+    filesystem), and a full disk is one ``files.DiskFullError`` naming the checkpoint and the free
+    space. Checkpoints load through ``files.read_back`` (tensors and plain values only; a damaged one
+    is refused, naming it and the folder to delete)."""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        if storage_options is not None:
+            raise TypeError("storage_options are not supported by AtomicCheckpointIO")
+        buffer = io.BytesIO()  # serialised first: a failed write is then the file's plain OSError
+        torch.save(checkpoint, buffer)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            f.write(buffer.getbuffer())
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename: a power cut leaves the old file or the new
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None):
+        return load_torch(path, map_location=map_location or "cpu", delete=Path(path).parent)
 
 
 class ClassifierModule(L.LightningModule):
@@ -132,6 +164,8 @@ class ClassifierModule(L.LightningModule):
         losses = []
         for xb, yb in self.defence.training_batches(self, x, y):  # a generator: each batch after the last step
             loss = self.defence.training_loss(self, xb, yb)
+            if self.global_step == 0 and not torch.isfinite(loss):
+                self.refuse_first_batch(xb, loss)
             optimizer.zero_grad()
             self.manual_backward(loss)
             optimizer.step()
@@ -143,6 +177,21 @@ class ClassifierModule(L.LightningModule):
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
                  sync_dist=True, logger=False)
         return loss
+
+    def refuse_first_batch(self, x: torch.Tensor, loss: torch.Tensor) -> None:
+        """A loss that is not finite before any optimiser step: the model or its inputs give it."""
+        h = self.hparams
+        own = (h.get("own_model") or {}).get("model")
+        model = f"the own model {own}" if own else f"the architecture {h['architecture']}"
+        with torch.no_grad():
+            scores = self(x)
+        what = "its scores are" if not torch.isfinite(scores).all() else "the loss of its finite scores is"
+        inputs = "" if not x.numel() else f" in [{float(x.min()):.4g}, {float(x.max()):.4g}]"
+        raise NonFiniteOutputError(
+            f"{model} (defence {h['defence']}): {what} {float(loss)} on the first training batch, before any "
+            f"optimiser step: not a training that diverged, but the model or its inputs (a batch of "
+            f"{tuple(x.shape)}{inputs}). Check the model's forward and initialisation (an own model's code) and "
+            f"its inputs; no model was written.")
 
     def on_train_epoch_end(self):
         # Runs before the epoch's checkpoint is saved: a diverged epoch leaves no checkpoint and no model.
@@ -289,15 +338,14 @@ def train_classifier(splits, training: Training, folder: str | Path, *, init_wei
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     folder = Path(folder)
     ckpt_dir = folder / "checkpoints"
-    last = ckpt_dir / "last.ckpt"
     job = {**dict(module.hparams), "seed": training.seed, "excluded": training.excluded,
            "data": getattr(splits, "fingerprint", None), **(stamp or {})}
     discard_stale(ckpt_dir, job)
     discard_stale(folder / LOGS, job)
-    resumed = 0
-    if last.exists():
-        resumed = epochs_done(last)
-        print(f"resuming from {last} (epoch {resumed} done)", file=sys.stderr, flush=True)
+    resumed, resume_from = 0, resume_point(ckpt_dir)
+    if resume_from is not None:
+        resumed = epochs_done(resume_from)
+        print(f"resuming from {resume_from} (epoch {resumed} done)", file=sys.stderr, flush=True)
     terminal = sys.stderr.isatty()
     callbacks = [
         EpochLog(),
@@ -312,23 +360,55 @@ def train_classifier(splits, training: Training, folder: str | Path, *, init_wei
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     # A CPU training sees no GPU: nothing in it starts CUDA (advtransfer.gpus.hidden). The data module
     # keeps in-memory data on the trainer's own GPU only (data_on_device).
-    with gpus.hidden() if accelerator == "cpu" else contextlib.nullcontext():
+    with gpus.hidden() if accelerator == "cpu" else contextlib.nullcontext(), deterministic_algorithms():
         trainer = L.Trainer(
             max_epochs=epochs, accelerator=accelerator, devices=r.devices, strategy="ddp" if r.devices > 1 else "auto",
             # The job starts its own processes (one per device): no Slurm task layout or auto-requeue,
-            # Snakemake retries and resumes instead.
-            plugins=[LightningEnvironment()], precision=r.precision, logger=loggers(folder), log_every_n_steps=1,
-            callbacks=callbacks, default_root_dir=folder, enable_progress_bar=terminal, enable_model_summary=False,
-            num_sanity_val_steps=0, deterministic=False,
+            # Snakemake retries and resumes instead. Checkpoints are written atomically.
+            plugins=[LightningEnvironment(), AtomicCheckpointIO()], precision=r.precision, logger=loggers(folder),
+            log_every_n_steps=1, callbacks=callbacks, default_root_dir=folder, enable_progress_bar=terminal,
+            enable_model_summary=False, num_sanity_val_steps=0, deterministic=determinism(accelerator),
             use_distributed_sampler=False,  # TrainingData shards the training split itself; tests are not split
         )
-        trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.exists() else None, weights_only=True)
+        trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
     return TrainResult(module, history(folder) if trainer.global_rank == 0 else [], epochs, resumed,
                        trainer.global_rank == 0)
+
+
+def determinism(accelerator: str) -> bool | str:
+    """Lightning's ``deterministic`` for a training on ``accelerator``: True on the CPU (every op has a
+    deterministic kernel there, and a missing one is an error); "warn" on a GPU, where a few ops have
+    none (e.g. the backward pass of adaptive average pooling): they run with a warning in the job's log
+    instead of stopping the training (running.md, "Same inputs, same numbers")."""
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    return "warn" if on_gpu else True
+
+
+@contextlib.contextmanager
+def deterministic_algorithms():
+    """Restore torch's global switch of deterministic algorithms after a training (Lightning sets it
+    for the process; code after the training, e.g. tests in the same process, keeps its own)."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
+def resume_point(checkpoints: str | Path) -> Path | None:
+    """The checkpoint a training resumes from: ``last.ckpt`` (a link to the newest epoch's), or, where
+    a job was killed between saving an epoch and linking it, the newest epoch's checkpoint; None
+    without one."""
+    last = Path(checkpoints) / "last.ckpt"
+    if last.exists():
+        return last
+    epochs = sorted(Path(checkpoints).glob("epoch=*.ckpt"), key=lambda p: p.stat().st_mtime_ns)
+    return epochs[-1] if epochs else None
 
 
 def epochs_done(checkpoint: str | Path) -> int:
     """How many epochs a Lightning checkpoint has completed (``UnsafeFileError`` for a file that
     would run code when loaded)."""
-    state = load_torch(checkpoint)
+    state = load_torch(checkpoint, delete=Path(checkpoint).parent)
     return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])

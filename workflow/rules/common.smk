@@ -390,10 +390,49 @@ def study_outputs():
     ]
 
 
+class Row(dict):
+    """Wildcard values as an input function receives them (``w.dataset``, ``w.items()``)."""
+
+    __getattr__ = dict.__getitem__
+
+
+def working_outputs():
+    """Every file a job makes for later jobs (running.md, "Guarantees"): the models and their
+    histories, the soft-labels and per-class metrics, the per-sample attack files (tables and
+    images), the LOTS attempts, the classifiers' predictions and the adversarial example sets. In
+    the default target, so that a plain run makes again any of them that went missing (deleted, or
+    removed by Snakemake before a job a Ctrl-C then stopped), though the tables made from them are
+    complete."""
+    classifiers = classifier_rows()
+    fine_tuned = [c for c in classifiers if example_files(Row(c))]
+    example_sets = {e for c in fine_tuned for e in example_files(Row(c))}
+    predictions = {
+        rules.predictions.output[0].format(**dict(r, excluded=STANDARD))
+        for r in lots_rows()
+    } | {vanilla("predictions")(Row(c)) for c in fine_tuned}
+    return [
+        *outputs(rules.train.output.model, classifiers),
+        *outputs(rules.train.output.history, classifiers),
+        *outputs(rules.soft_labels.output[0], grid()),
+        *outputs(rules.metrics.output[0], grid()),
+        *outputs(rules.attack.output.samples, attack_rows()),
+        *outputs(rules.attack.output.images, attack_rows()),
+        *outputs(rules.lots.output[0], lots_rows()),
+        *sorted(predictions),
+        *sorted(example_sets),
+    ]
+
+
 def get_final_output():
-    """The default target's inputs: every table and figure of the study, the report's pages, and
-    the study summary (its cost and provenance)."""
-    return [*study_outputs(), *report_pages(), *rules.study_summary.output]
+    """The default target's inputs: every table and figure of the study, the report's pages, the
+    study summary (its cost and provenance), and every file the jobs make for later jobs
+    (``working_outputs``)."""
+    return [
+        *study_outputs(),
+        *report_pages(),
+        *rules.study_summary.output,
+        *working_outputs(),
+    ]
 
 
 # -- the report ----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from advtransfer.attacks import ATTACKS
-from advtransfer.attacks.base import check_number, to_unit_scale
+from advtransfer.attacks.base import check_number, check_seed, to_unit_scale
 from advtransfer.attacks.logits import LogitsAttack, per_sample
 
 MOMENTUM = 0.75  # weight of the new step against the last one (the paper's α)
@@ -56,7 +56,7 @@ class APGD(LogitsAttack):
         check_number("eps", eps)
         check_number("max_iter", max_iter, integer=True)
         check_number("n_restarts", n_restarts, integer=True)
-        check_number("seed", seed, integer=True, positive=False)
+        check_seed("seed", seed)
         self.eps, self.max_iter, self.n_restarts, self.seed = eps, max_iter, n_restarts, seed
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from advtransfer.constants import LOGITS, NLL_FLOOR, PIXEL_MAX
+from advtransfer.constants import LOGITS, MAX_SEED, NLL_FLOOR, PIXEL_MAX
 from advtransfer.softlabels import soft_label
 
 
@@ -41,6 +41,12 @@ def check_number(name: str, value, *, integer: bool = False, positive: bool = Tr
         raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
     if value < 0 or (positive and value == 0) or value != value:
         raise ValueError(f"{name} must be {'> 0' if positive else '≥ 0'}, got {value!r}")
+
+
+def check_seed(name: str, value) -> None:
+    """``ValueError`` unless ``value`` is a seed: an integer 0 … ``MAX_SEED`` (2³² − 1)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{name} must be an integer in 0 … {MAX_SEED}, got {value!r}")
 
 
 def check_flag(name: str, value) -> None:

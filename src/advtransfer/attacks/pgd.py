@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from advtransfer.attacks import ATTACKS
-from advtransfer.attacks.base import check_flag, to_unit_scale
+from advtransfer.attacks.base import check_flag, check_seed, to_unit_scale
 from advtransfer.attacks.bim import BIM
 
 
@@ -34,8 +34,7 @@ class PGD(BIM):
                  random_start: bool = False, seed: int = 0, early_stop: bool = False):
         super().__init__(model, eps=eps, eps_step=eps_step, max_iter=max_iter, early_stop=early_stop)
         check_flag("random_start", random_start)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
+        check_seed("seed", seed)
         self.random_start, self.seed = random_start, seed
         self.generator = torch.Generator().manual_seed(seed)
 

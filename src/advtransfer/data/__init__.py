@@ -19,12 +19,57 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampl
 
 from advtransfer import catalog
 from advtransfer.constants import PIXEL_MAX, shuffle_seed
+from advtransfer.files import FileProblem
 from advtransfer.own import DATA_MODULE
 from advtransfer.registry import Registry
 
 
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset that is not on disk and could not be downloaded; the message says how to get it."""
+
+
+class DamagedImageError(FileProblem, ValueError):
+    """Image files that cannot be decoded (cut short, garbled): ``found`` holds (file, reason) pairs;
+    the message names them and says to replace or delete them."""
+
+    def __init__(self, found: list[tuple[Path, str]]):
+        self.found = list(found)
+        (path, reason), more = self.found[0], self.found[1:]
+        others = "" if not more else (f" ({len(more)} more: {', '.join(str(p) for p, _ in more[:4])}"
+                                      f"{', …' if len(more) > 4 else ''})")
+        super().__init__(f"{path}: cannot be decoded ({reason}): replace it with a good copy or delete it, then "
+                         f"run the workflow again{others}")
+
+
+def open_image(path: str | Path, mode: str, draft: tuple[int, int] | None = None):
+    """The image file at ``path`` decoded in full and converted to ``mode`` ("L", "RGB"; ``draft``: a
+    JPEG may be decoded at a reduced scale at least this large); a file that cannot be decoded raises
+    ``DamagedImageError`` naming it."""
+    import zlib
+
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            if draft:
+                im.draft(mode, draft)
+            return im.convert(mode)  # decodes every pixel: a truncated file fails here, not in a later job
+    except (OSError, SyntaxError, ValueError, zlib.error, Image.DecompressionBombError) as err:
+        raise DamagedImageError([(Path(path), " ".join(str(err).split()) or type(err).__name__)]) from None
+
+
+def decode_all(paths, decode) -> list:
+    """``decode(path)`` of every path, in order; every file that cannot be decoded (``DamagedImageError``)
+    is named in one error, so that one run finds them all."""
+    images, bad = [], []
+    for path in paths:
+        try:
+            images.append(decode(path))
+        except DamagedImageError as err:
+            bad += err.found
+    if bad:
+        raise DamagedImageError(bad)
+    return images
 
 
 # --------------------------------------------------------------------------------- loaders

@@ -6,7 +6,9 @@
    torchvision;
 2. ``<data_dir>/cifar10/{train,test}/<class>/*.jpg|*.png``: an image-folder copy (class folders named
    as in ``CLASSES``). Decoding 60,000 files takes a while, so the decoded images are cached in
-   ``<data_dir>/cifar10/cache.pt``, rebuilt whenever the files change (names, sizes, times);
+   ``<data_dir>/cifar10/cache.pt``, rebuilt whenever the files change (names, sizes, times) and when
+   it is damaged (a warning names it); an image that cannot be decoded is named
+   (``data.DamagedImageError``);
 3. with ``download`` on: torchvision downloads the official archive into (1).
 
 Labels follow CIFAR-10's official class order. The image-folder copy is put in a fixed pseudo-random
@@ -23,10 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits
-from advtransfer.files import atomic_path, file_lock
+from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits, decode_all, open_image
+from advtransfer.files import atomic_path, file_lock, load_torch
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -88,9 +89,9 @@ def load_image_folder(root: Path) -> ImageSplits:
 
 
 def _read_cache(cache: Path, fingerprint: str) -> ImageSplits | None:
-    if not cache.exists():
+    stored = load_torch(cache, remake=True) if cache.exists() else None  # a damaged cache is made again
+    if stored is None:
         return None
-    stored = torch.load(cache, weights_only=True)
     if stored.get("fingerprint") != fingerprint or stored.get("version") != CACHE_VERSION:
         return None
     return ImageSplits(stored["train_x"], stored["train_y"], stored["test_x"], stored["test_y"], list(CLASSES))
@@ -133,12 +134,9 @@ def _fingerprint(root: Path, files: dict[str, list[tuple[Path, int]]]) -> str:
 
 
 def _decode(items: list[tuple[Path, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    images = []
-    for path, _ in items:
-        with Image.open(path) as im:
-            a = np.asarray(im.convert("RGB"))
+    images = decode_all([path for path, _ in items], lambda path: np.asarray(open_image(path, "RGB")))
+    for (path, _), a in zip(items, images):
         if a.shape != (32, 32, 3):
             raise ValueError(f"{path} is {a.shape[1]}×{a.shape[0]}, CIFAR-10 images are 32×32")
-        images.append(a)
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     return x, torch.tensor([label for _, label in items], dtype=torch.long)

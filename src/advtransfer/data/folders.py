@@ -10,7 +10,8 @@
   ``classes`` (else 0..max label).
 
 Both are decoded once into uint8 tensors kept in ``<data_dir>/own/`` (rebuilt when an image folder's
-files change: names, sizes, times), under a lock: jobs starting together decode once.
+files change: names, sizes, times, or when the kept copy is damaged), under a lock: jobs starting
+together decode once. An image that cannot be decoded is named (``data.DamagedImageError``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from advtransfer.data import DatasetNotFoundError, ImageSplits
+from advtransfer.data import DamagedImageError, DatasetNotFoundError, ImageSplits, decode_all, open_image
 from advtransfer.files import atomic_path, file_lock, load_torch
 from advtransfer.own import SPLITS, folder_layout, load_object
 
@@ -64,11 +65,7 @@ def cached(data_dir: Path, label: str, source: dict, files, build) -> ImageSplit
 
 
 def _read(cache: Path, key: str) -> ImageSplits | None:
-    try:
-        stored = load_torch(cache) if cache.exists() else {}
-    except (OSError, RuntimeError, ValueError) as err:  # damaged (files.UnsafeFileError): made again
-        print(f"warning: {cache} is unreadable ({err}); decoding the images again", file=sys.stderr)
-        return None
+    stored = (load_torch(cache, remake=True) if cache.exists() else None) or {}  # a damaged copy is made again
     if stored.get("key") != key or stored.get("version") != CACHE_VERSION:
         return None
     return ImageSplits(**{k: stored[k] for k in ("train_x", "train_y", "test_x", "test_y", "class_names")})
@@ -97,12 +94,17 @@ def pixels(image: Image.Image, mode: str, size: int | None, where) -> np.ndarray
 
 def folder_shape(layout: dict, image_size: int | None = None) -> tuple[int, int, int]:
     """(channels, height, width) the images of an image folder get, read from the files' headers."""
-    modes, sizes = set(), set()
+    modes, sizes, bad = set(), set(), []
     for split in SPLITS:
         for path, _ in layout["files"][split]:
-            with Image.open(path) as im:
-                modes.add(im.mode)
-                sizes.add(im.size)
+            try:
+                with Image.open(path) as im:
+                    modes.add(im.mode)
+                    sizes.add(im.size)
+            except (OSError, SyntaxError, ValueError) as err:  # a header that cannot be read
+                bad.append((path, " ".join(str(err).split()) or type(err).__name__))
+    if bad:
+        raise DamagedImageError(bad)
     channels = 1 if modes <= set(GREY_MODES) else 3
     if image_size:
         return channels, image_size, image_size
@@ -119,10 +121,8 @@ def _decode_folder(layout: dict, image_size: int | None) -> ImageSplits:
     tensors = {}
     for split in SPLITS:
         items = layout["files"][split]
-        images = []
-        for path, _ in items:
-            with Image.open(path) as im:
-                images.append(pixels(im, mode, size if image_size else None, path))
+        images = decode_all([path for path, _ in items],
+                            lambda path: pixels(open_image(path, mode), mode, size if image_size else None, path))
         order = torch.randperm(len(items), generator=torch.Generator().manual_seed(ORDER_SEED))
         tensors[f"{split}_x"] = torch.from_numpy(np.stack(images))[order]
         tensors[f"{split}_y"] = torch.tensor([label for _, label in items], dtype=torch.long)[order]

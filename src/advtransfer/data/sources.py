@@ -12,7 +12,7 @@ import torch
 
 from advtransfer.constants import PIXEL_MAX
 from advtransfer.data import DATASETS, DatasetNotFoundError, ImageSplits
-from advtransfer.files import UnsafeFileError, atomic_path, file_lock, load_torch
+from advtransfer.files import atomic_path, file_lock, load_torch
 
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0
@@ -30,11 +30,12 @@ def digits(data_dir: Path, download: bool) -> ImageSplits:
 
     cache = (data_dir / "digits" /
              f"split-{DIGITS_SPLIT_SEED}-{DIGITS_TEST_FRACTION}-scikit-learn-{version('scikit-learn')}.pt")
-    if cache.exists():
+    stored = load_torch(cache, remake=True) if cache.exists() else None  # a damaged split is made again
+    if stored is not None:
         try:
-            return ImageSplits(**load_torch(cache))
-        except (UnsafeFileError, OSError, TypeError, ValueError) as err:  # damaged: make it again
-            print(f"warning: {cache} is unreadable ({err}); making the split again", file=sys.stderr)
+            return ImageSplits(**stored)
+        except (TypeError, ValueError) as err:  # not the fields of a split: made again
+            print(f"warning: {cache} is not a digits split ({err}); making it again", file=sys.stderr)
     splits = _split_digits()
     try:
         with atomic_path(cache) as tmp:  # jobs starting together each write the same file

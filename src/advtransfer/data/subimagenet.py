@@ -36,7 +36,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
-from advtransfer.data import DATASETS, DatasetNotFoundError, Splits, own_generator, to_float
+from advtransfer.data import DATASETS, DatasetNotFoundError, Splits, open_image, own_generator, to_float
 from advtransfer.data.cifar10 import image_files
 
 DEFAULT_MAPPING = Path(__file__).with_name("subimagenet_classes.csv")
@@ -71,15 +71,13 @@ def read_mapping(path: str | Path) -> tuple[list[str], dict[str, int]]:
 def load_image(path: str | Path, size: int) -> torch.Tensor:
     """uint8 (3, size, size): shorter side resized to size · 256/224, then the centre crop."""
     short = round(size * RESIZE_RATIO)
-    with Image.open(path) as im:
-        im.draft("RGB", (short, short))  # JPEG: decode at a reduced scale that is still large enough
-        im = im.convert("RGB")
-        w, h = im.size
-        scale = short / min(w, h)
-        im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BILINEAR)
-        left, top = (im.width - size) // 2, (im.height - size) // 2
-        im = im.crop((left, top, left + size, top + size))
-        return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
+    im = open_image(path, "RGB", draft=(short, short))  # JPEG: decoded at a reduced scale still large enough
+    w, h = im.size
+    scale = short / min(w, h)
+    im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BILINEAR)
+    left, top = (im.width - size) // 2, (im.height - size) // 2
+    im = im.crop((left, top, left + size, top + size))
+    return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
 
 
 class ImageFiles(Dataset):

@@ -15,6 +15,7 @@ import contextlib
 import os
 import sys
 
+from advtransfer.files import FULL, DiskFullError, FileProblem
 from advtransfer.gpus import job_devices
 from advtransfer.io import log_to
 
@@ -35,8 +36,24 @@ def job(smk):
     asks for, with the CPU threads Snakemake gave it.
 
     See ``advtransfer.gpus``: a free GPU (or a free slot of one, ``ADVTRANSFER_GPU_SLOTS``) of the
-    workstation per job, or Slurm's devices on a cluster.
+    workstation per job, or Slurm's devices on a cluster. A problem with a file that the user fixes
+    (``files.FileProblem``: a full disk, a damaged file, an image that cannot be decoded) ends the job
+    with its message alone, one line in the log and on Snakemake's console, no traceback.
     """
     use_threads(getattr(smk, "threads", 1))
-    with log_to(smk.log[0]), job_devices(int(smk.resources.get("gpu", 0))):
-        yield
+    try:
+        try:
+            with log_to(smk.log[0]), job_devices(int(smk.resources.get("gpu", 0))):
+                yield
+        except OSError as err:  # a full disk met outside files.atomic_path (a library's log, say)
+            if err.errno not in FULL or isinstance(err, DiskFullError):
+                raise
+            outputs = list(getattr(smk, "output", []) or [])
+            raise DiskFullError(err.filename or (outputs[0] if outputs else smk.log[0]), err.errno,
+                                known=bool(err.filename)) from None
+    except FileProblem as err:
+        line = f"error: {err}"
+        print(line, file=sys.stderr, flush=True)  # Snakemake's console
+        with contextlib.suppress(OSError), open(smk.log[0], "a") as log:  # a full disk may refuse even this
+            log.write(line + "\n")
+        raise SystemExit(1) from None

@@ -4,9 +4,6 @@ with ``advtransfer.figures`` and writes a PNG atomically (``figures.save``).
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
 from advtransfer.figures import (
     correlation_figure,
     defence_figure,
@@ -17,6 +14,7 @@ from advtransfer.figures import (
     table1_figure,
     training_curves,
 )
+from advtransfer.files import load_npz, read_back
 from advtransfer.io import wrote
 from advtransfer.tables import SEED, SEED_MEAN, classifier_label, table3_input
 
@@ -34,7 +32,7 @@ def zero_shot_figures_job(data: dict, soft_labels: list[str], title: str, isomap
     from advtransfer.metrics import amalgam_histograms
 
     class_names = load_dataset(**data).class_names
-    loaded = [np.load(p) for p in soft_labels]
+    loaded = [load_npz(p, ["excluded", "amalgam", "standard_without"]) for p in soft_labels]
     panels = [(int(s["excluded"]), s["amalgam"], s["standard_without"]) for s in loaded]
     _save(isomap_panels(panels, class_names, title, max_points=max_points, seed=seed), isomap_out)
     histograms = [(i, *amalgam_histograms(z, z_std), len(z)) for i, z, z_std in panels]
@@ -43,12 +41,12 @@ def zero_shot_figures_job(data: dict, soft_labels: list[str], title: str, isomap
 
 def table1_figure_job(per_class_csv: str, table1_csv: str, out: str) -> None:
     """The Table 1 figure (``figures.table1_figure``)."""
-    _save(table1_figure(pd.read_csv(per_class_csv), pd.read_csv(table1_csv)), out)
+    _save(table1_figure(read_back(per_class_csv), read_back(table1_csv)), out)
 
 
 def defence_figures_job(per_class_csv: str, figures: dict[str, str]) -> None:
     """One figure of DBM and AM per defence for each dataset of ``figures`` (dataset → path)."""
-    per_class = pd.read_csv(per_class_csv)
+    per_class = read_back(per_class_csv)
     for dataset, path in figures.items():
         _save(defence_figure(per_class, dataset), path)
 
@@ -56,11 +54,11 @@ def defence_figures_job(per_class_csv: str, figures: dict[str, str]) -> None:
 def correlation_figures_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str,
                             figures: dict[tuple[str, str], str]) -> None:
     """Paper 1 Figs 5, 6: one scatter figure per (dataset, attack), with Table 3's r in the legend."""
-    joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
+    joined = table3_input(read_back(attacks_per_class_csv), read_back(metrics_per_class_csv))
     # the per-class values averaged over the seeds, and Table 3's rows on them (method §5.1)
     joined = joined.groupby(["dataset", "architecture", "attack", "class"], sort=False)[
         ["dbm", "am", "mean_l2"]].mean().reset_index()
-    table = pd.read_csv(table3_csv)
+    table = read_back(table3_csv)
     if SEED in table.columns:
         table = table[table[SEED].astype(str) == SEED_MEAN]
     for (dataset, attack), path in figures.items():
@@ -88,5 +86,5 @@ def lots_figure_job(data: dict, model: str, layers: list, n: int, out: str, arch
 def training_curves_job(histories: list[str], excluded: list[str], title: str, out: str) -> None:
     """The training-curve figure of one (dataset, architecture, defence): its N + 1 classifiers, from
     their ``history.csv`` (the training's CSV logger's rows, ``advtransfer.training.history``)."""
-    curves = [(classifier_label(e), pd.read_csv(p)) for e, p in zip(excluded, histories)]
+    curves = [(classifier_label(e), read_back(p)) for e, p in zip(excluded, histories)]
     _save(training_curves(curves, title), out)

@@ -6,7 +6,8 @@ origins) towards one target image per class, the first correctly classified test
 (``_inputs.lots_inputs``). The classifier's predicted class of every image is computed once per
 classifier (``predictions_job``) and read by the jobs that choose origins and targets. The attempts
 are made in chunks of origins, each written to a working folder beside the output, so that a killed
-job resumes after its last finished chunk (as ``finetuning.generate_examples`` does). Outputs are
+job resumes after its last finished chunk (as ``finetuning.generate_examples`` does); a chunk is a
+sealed CSV (``files.save_sealed_csv``), and one found cut short or garbled is made again. Outputs are
 written atomically.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from advtransfer.catalog import TECHNIQUES
-from advtransfer.files import atomic_path, discard_stale, file_digest, save_npz
+from advtransfer.files import discard_stale, file_digest, read_back, save_npz, save_sealed_csv
 from advtransfer.io import write_table, wrote
 from advtransfer.jobs import _inputs
 from advtransfer.lots.comparison import ATTEMPT_COLUMNS, lots_comparison, origin_indices
@@ -49,7 +50,7 @@ def attempts_job(data: dict, model: str, keys: dict, techniques: list, layers: l
 
     The origins go in chunks of ``chunk_size`` to ``<out>.chunks/``; a chunk already there is not
     made again when the folder's stamp (the parameters, the inputs' digests, the ``code`` version)
-    matches this job's."""
+    matches this job's and it reads back whole (a damaged one is made again)."""
     inputs = _inputs.lots_inputs(data, model, predictions)
     index = origin_indices(inputs.predicted, inputs.labels, n_lots)
     folder = Path(str(out) + ".chunks")
@@ -58,7 +59,8 @@ def attempts_job(data: dict, model: str, keys: dict, techniques: list, layers: l
                            "model": file_digest(model), "predictions": file_digest(predictions)})
     chunks = list(index.split(chunk_size))
     paths = [folder / f"chunk_{i:06d}.csv" for i in range(len(chunks))]
-    done = sum(p.exists() for p in paths)
+    done = sum(p.exists() and read_back(p, sealed=True, dtype=CSV_TYPES, remake=True) is not None
+               for p in paths)  # a damaged chunk is deleted, to be made again
     if done:
         print(f"resuming: {done} of {len(chunks)} chunks already made", file=sys.stderr, flush=True)
     start, made, attempted = time.perf_counter(), 0, 0
@@ -68,15 +70,14 @@ def attempts_job(data: dict, model: str, keys: dict, techniques: list, layers: l
         attempts = lots_comparison(inputs.model, inputs.images[chunk], inputs.labels[chunk], inputs.targets, layers,
                                    techniques, modes, limit)
         attempts["origin"] = chunk.cpu().numpy()[attempts["origin"].to_numpy(dtype=int)]
-        with atomic_path(path) as tmp:
-            attempts.to_csv(tmp, index=False)
+        save_sealed_csv(path, attempts)
         made, attempted = made + 1, attempted + len(attempts)
         rate = attempted / (time.perf_counter() - start)
         left = (len(chunks) - done - made) * len(attempts) / rate
         print(f"chunk {i + 1}/{len(chunks)}: {len(chunk)} origins, {len(attempts)} attempts, "
               f"{int(attempts['success'].sum())} successes; {rate:.1f} attempts/s, about {left / 60:.0f} min left",
               file=sys.stderr, flush=True)
-    attempts = pd.concat([pd.read_csv(p, dtype=CSV_TYPES) for p in paths], ignore_index=True) if paths \
+    attempts = pd.concat([read_back(p, sealed=True, dtype=CSV_TYPES) for p in paths], ignore_index=True) if paths \
         else pd.DataFrame(columns=ATTEMPT_COLUMNS)
     # the rows in the order of one call on every origin: technique, layer, mode, then origin
     rank = {"technique": {t: i for i, t in enumerate(TECHNIQUES)}, "layer": {x: i for i, x in enumerate(layers)},

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from advtransfer.files import atomic_path
+from advtransfer.files import atomic_path, read_back
 from advtransfer.io import write_table
 from advtransfer.paper import (
     POOLED_LAYERS,
@@ -27,7 +27,7 @@ from advtransfer.tables import lots_comparison_table, paper2_markdown, paper2_se
 
 def html_table_job(csv: str, caption: str, title: str, out: str) -> None:
     """One table of the study (CSV) as an HTML page with its ``caption`` (reStructuredText)."""
-    table = pd.read_csv(csv)
+    table = read_back(csv)
     write_html(html_page(title, caption, [("", table)], source=csv), out)
 
 
@@ -35,7 +35,7 @@ def paper2_table1_page_job(csv: str, seeds_csv: str, caption: str, out: str) -> 
     """Paper 2's Table 1 (``tables.paper2_table1``) as an HTML page laid out like the paper: with
     several seeds first the mean ± between-seed std of each model (``tables.paper2_seeds``)."""
     title = "Paper 2's Table 1: the Basic LeNet and its fine-tuned models"
-    table, seeds = pd.read_csv(csv), pd.read_csv(seeds_csv)
+    table, seeds = read_back(csv), read_back(seeds_csv)
     parts = [("", paper2_markdown(table))]
     if (seeds["n_seeds"] > 1).any():
         parts = [("Over the seeds: mean ± between-seed standard deviation", paper2_seeds_markdown(seeds)),
@@ -75,7 +75,7 @@ def claims_job(tables: dict, caption: str, measures: list[dict], out_csv: str, o
     metrics_per_class to a path or None; ``measures``, rows (dataset, attack, measures) saying what
     each attack's Mean L2 measures (``paper.attack_measure``). Also writes Table 3 test by test
     (``paper.table3_tests``)."""
-    read = {k: (pd.read_csv(v) if v else None) for k, v in tables.items()}
+    read = {k: (read_back(v) if v else None) for k, v in tables.items()}
     claims = paper1_claims(read.get("table1"), read.get("table2"), read.get("table3"),
                            per_class=read.get("metrics_per_class"))
     tests = table3_tests(read["table3"]) if read.get("table3") is not None else pd.DataFrame()
@@ -89,17 +89,17 @@ def claims_job(tables: dict, caption: str, measures: list[dict], out_csv: str, o
 
 def paper2_claims_job(table1: str, caption: str, out_csv: str, out_md: str, out_html: str) -> None:
     """Paper 2's claims on its Table 1 (the per-seed rows of ``paper2_table1.csv``)."""
-    _write(paper2_claims(pd.read_csv(table1)), "Paper 2's claims, checked", caption, out_csv, out_md, out_html)
+    _write(paper2_claims(read_back(table1)), "Paper 2's claims, checked", caption, out_csv, out_md, out_html)
 
 
 def lenet_job(attempt_files: list[str], history: str, caption: str, out_csv: str, out_md: str,
               out_html: str, model: dict) -> None:
     """Paper 2's Basic LeNet row against the attempts of the study's vanilla classifier ``model``
     (dataset, architecture: paper 2's ``lenet_caffe`` on MNIST; one seed) and its training history."""
-    attempts = pd.concat([pd.read_csv(path, low_memory=False) for path in attempt_files], ignore_index=True)
+    attempts = pd.concat([read_back(path) for path in attempt_files], ignore_index=True)
     pooled = attempts[attempts["technique"] == "LOTS"].assign(layer=POOLED_LAYERS)  # paper 2 pools LOTS's layers
     lots = pd.concat([lots_comparison_table(attempts), lots_comparison_table(pooled)], ignore_index=True)
-    table = paper2_lenet(lots.assign(**model, defence="vanilla"), pd.read_csv(history), model["dataset"],
+    table = paper2_lenet(lots.assign(**model, defence="vanilla"), read_back(history), model["dataset"],
                          model["architecture"])
     table = pd.concat([table, paper2_at_papers_rate(attempts)], ignore_index=True)
     _write(table, "Paper 2, Table 1 (Basic LeNet) vs ours", caption, out_csv, out_md, out_html)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from advtransfer.files import read_back
 from advtransfer.io import write_table
 from advtransfer.tables import (
     MODEL_KEYS,
@@ -30,32 +31,32 @@ from advtransfer.tables import (
 
 def aggregate_job(metrics: list[str], per_class_out: str, table1_csv: str, table1_md: str) -> None:
     """Collect the per-class metrics and write Table 1."""
-    per_class = with_seed(pd.concat([pd.read_csv(p) for p in metrics], ignore_index=True))
+    per_class = with_seed(pd.concat([read_back(p) for p in metrics], ignore_index=True))
     per_class = per_class.sort_values(PER_CLASS_KEYS, kind="stable")
     write_table(as_written(per_class), per_class_out)
     write_table(table1(per_class), table1_csv, table1_md)
 
 
 def table2_job(per_class_csv: str, table2_csv: str, table2_md: str) -> None:
-    write_table(table2(pd.read_csv(per_class_csv)), table2_csv, table2_md)
+    write_table(table2(read_back(per_class_csv)), table2_csv, table2_md)
 
 
 def attacks_per_class_job(samples: list[str], keys: list[dict], out: str) -> None:
     """``attacks_per_class.csv``: per (dataset, architecture, defence, seed, attack, class)."""
-    frames = [attacks_per_class(pd.read_csv(path)).assign(**k) for path, k in zip(samples, keys)]
+    frames = [attacks_per_class(read_back(path)).assign(**k) for path, k in zip(samples, keys)]
     table = with_seed(pd.concat(frames, ignore_index=True))
     key_columns = MODEL_KEYS + [SEED, "attack"]
     write_table(as_written(table[key_columns + [c for c in table.columns if c not in key_columns]]), out)
 
 
 def table3_job(attacks_per_class_csv: str, metrics_per_class_csv: str, table3_csv: str, table3_md: str) -> None:
-    joined = table3_input(pd.read_csv(attacks_per_class_csv), pd.read_csv(metrics_per_class_csv))
+    joined = table3_input(read_back(attacks_per_class_csv), read_back(metrics_per_class_csv))
     write_table(table3(joined), table3_csv, table3_md)
 
 
 def lots_comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> None:
     """Paper 2's comparison table per (dataset, architecture, defence)."""
-    attempts = with_seed(pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True))
+    attempts = with_seed(pd.concat([read_back(path) for path in attempt_files], ignore_index=True))
     keys = MODEL_KEYS + [SEED]
     tables = [lots_comparison_table(group).assign(**dict(zip(keys, key)))
               for key, group in attempts.groupby(keys, sort=False)]
@@ -65,7 +66,7 @@ def lots_comparison_job(attempt_files: list[str], out_csv: str, out_md: str) -> 
 
 def accuracy_job(histories: list[str], keys: list[dict], out_csv: str, out_md: str) -> None:
     """The table of every classifier's final test accuracy."""
-    table = accuracy_table([{**k, "history": pd.read_csv(p)} for k, p in zip(keys, histories)])
+    table = accuracy_table([{**k, "history": read_back(p)} for k, p in zip(keys, histories)])
     write_table(as_written(table), out_csv, out_md)
 
 
@@ -75,8 +76,8 @@ def paper2_table1_job(attempt_files: list[str], history_files: list[str], models
     error after the last epoch); ``models`` gives each history's (dataset, architecture, defence,
     seed). A one-seed study's table has no seed column. Also the table over the seeds
     (``paper2_seeds``: per model, the mean and between-seed std)."""
-    attempts = pd.concat([pd.read_csv(path) for path in attempt_files], ignore_index=True)
-    errors = pd.DataFrame([{**m, "test_error": 1 - float(pd.read_csv(h)["test_accuracy"].iloc[-1])}
+    attempts = pd.concat([read_back(path) for path in attempt_files], ignore_index=True)
+    errors = pd.DataFrame([{**m, "test_error": 1 - float(read_back(h)["test_accuracy"].iloc[-1])}
                            for h, m in zip(history_files, models)])
     table = paper2_table1(attempts, errors)
     write_table(as_written(table), out_csv, out_md, markdown=paper2_markdown(as_written(table)))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from advtransfer.constants import EVAL_BATCH
-from advtransfer.files import atomic_path
+from advtransfer.files import atomic_path, load_npz, read_back
 from advtransfer.io import write_table, wrote
 from advtransfer.metrics import am, dbm
 
@@ -44,12 +44,12 @@ def soft_labels_job(data: dict, zero_shot_model: str, standard_model: str, exclu
 
 def final_accuracy(history_csv: str) -> float:
     """The test accuracy after the last epoch of a training history."""
-    return float(pd.read_csv(history_csv)["test_accuracy"].iloc[-1])
+    return float(read_back(history_csv)["test_accuracy"].iloc[-1])
 
 
 def metrics_job(soft_labels: str, zero_shot_history: str, standard_history: str, keys: dict, out: str) -> None:
     """One row: ``keys`` (dataset, architecture, defence, excluded_class), n, DBMᵢ, AMᵢ, accuracies."""
-    s = np.load(soft_labels)
+    s = load_npz(soft_labels, ["amalgam", "standard_without"])
     row = {**keys, "n": len(s["amalgam"]), "dbm": dbm(s["amalgam"]), "am": am(s["amalgam"], s["standard_without"]),
            "standard_accuracy": final_accuracy(standard_history),
            "zero_shot_accuracy": final_accuracy(zero_shot_history)}
