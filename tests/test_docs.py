@@ -101,3 +101,16 @@ def test_every_guarantee_names_tests_that_exist():
             assert current and (ROOT / "tests" / current).is_file(), (row[:80], name)
             if test:
                 assert re.search(rf"^def {test}\(", (ROOT / "tests" / current).read_text(), re.M), (current, test)
+
+
+def test_a_run_of_one_target_gets_the_provenance_the_summary_would_write(tmp_path):
+    """collect.py --target: a run short of the study summary (e.g. paper 2's Basic LeNet row) gets its
+    provenance from its config files and benchmark files, as the summary job makes it."""
+    bench = tmp_path / "benchmarks" / "train" / "digits" / "mlp" / "vanilla" / "seed0"
+    bench.mkdir(parents=True)
+    (bench / "none.tsv").write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t100.0\n")
+    (tmp_path / "benchmarks" / "train" / "cifar10").mkdir()  # another dataset's job is not counted
+    (tmp_path / "benchmarks" / "train" / "cifar10" / "x.tsv").write_text("s\th:m:s\tmax_rss\n99.0\t0:01:39\t1.0\n")
+    made = json.loads(collect.target_provenance(tmp_path, [str(ROOT / "config" / "config.yaml")]))
+    assert made["jobs"] == 1 and made["jobs_wall_s"] == 12.5 and made["seeds"] == [0]
+    assert made["study_code"] == default_study_code() and made["preset"].endswith("config/config.yaml")
