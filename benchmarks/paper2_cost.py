@@ -3,10 +3,11 @@
 Reads Snakemake's benchmark files (each job's CPU seconds) and outputs of
 
 - ``--lenet RUN``: a run of ``config/paper2.yaml`` for its Basic LeNet row (target
-  ``results/report/paper2_lenet.html``): the Basic LeNet's training and its comparison on all
-  10,000 test digits, at the paper's size;
-- ``--cpu RUN``: a run of ``config/paper2_cpu.yaml`` (5% of the paper's size, several seeds): the
-  adversarial example sets and the fine-tuning,
+  ``results/report/paper2_lenet.html``): the Basic LeNet's training and its comparison, on all
+  10,000 test digits or on a prefix of them (``n_lots`` lowered; the comparison's cost is then scaled
+  per origin to the preset's ``n_lots``);
+- ``--cpu RUN`` (optional): a run of ``config/paper2_cpu.yaml`` (5% of the paper's size, several
+  seeds): the adversarial example sets and the fine-tuning; without it those parts are not given,
 
 and scales each kind of work to the full preset: example generation per origin (the paper: every
 training digit), fine-tuning per iteration (20K FGS and FGV, 50K HC, 100K for each LOTS model), the
@@ -15,7 +16,7 @@ Basic LeNet's training. CPU seconds of one thread are the measure (each job runs
 wall time depends on what else runs). Also the work in units a GPU run can be timed against
 (attempts of the line search, PASS scores, optimiser steps of 64 images).
 
-    python benchmarks/paper2_cost.py --lenet RUN --cpu RUN
+    python benchmarks/paper2_cost.py --lenet RUN [--cpu RUN]
 """
 
 from __future__ import annotations
@@ -48,22 +49,42 @@ def iterations(config: dict, defence: str) -> int:
 def main() -> None:
     p = parser(__doc__.splitlines()[0], data=False)
     p.add_argument("--lenet", type=Path, required=True, help="a finished run of paper2.yaml's Basic LeNet row")
-    p.add_argument("--cpu", type=Path, required=True, help="a finished run of config/paper2_cpu.yaml")
+    p.add_argument("--cpu", type=Path, help="a finished run of config/paper2_cpu.yaml (examples, fine-tuning)")
     args = p.parse_args()
-    full, small = preset(args.lenet, "paper2.yaml"), preset(args.cpu, "paper2_cpu.yaml")
+    full = preset(args.lenet, "paper2.yaml")
     bench = args.lenet / "results" / "benchmarks"
 
-    # the comparison of one model at the paper's size (the Basic LeNet, 10,000 test digits)
-    comparison = {}
+    # the comparison of one model (the Basic LeNet), per origin, scaled to the preset's n_lots
+    n_full = int(full["datasets"]["mnist"]["lots"]["n_lots"])
+    comparison, origins = {}, set()
     for kind in ("lots", "lots_baselines"):
         for tsv in sorted((bench / kind).rglob("*.tsv")):
             csv = args.lenet / "results" / "lots" / tsv.relative_to(bench / kind).with_suffix(".csv")
-            attempts = len(pd.read_csv(csv, usecols=["success"]))
-            comparison[tsv.stem] = {"cpu_s": cpu_seconds(tsv), "attempts": attempts}
-    comparison_s = sum(c["cpu_s"] for c in comparison.values())
-    comparison_attempts = sum(c["attempts"] for c in comparison.values())
+            table = pd.read_csv(csv, usecols=["origin", "success"])
+            origins |= set(table["origin"])
+            comparison[tsv.stem] = {"cpu_s": cpu_seconds(tsv), "attempts": len(table)}
+    scale = n_full / len(origins)
+    comparison_s = sum(c["cpu_s"] for c in comparison.values()) * scale
+    comparison_attempts = round(sum(c["attempts"] for c in comparison.values()) * scale)
     vanilla_s = cpu_seconds(next((bench / "train").rglob("vanilla/seed0/none.tsv")))
     predictions_s = sum(cpu_seconds(t) for t in (bench / "predictions").rglob("*.tsv"))
+    if args.cpu is None:
+        hours = {"comparison_per_model": round(comparison_s / 3600, 2),
+                 "basic_lenet_training": round(vanilla_s / 3600, 2)}
+        rate = sum(c["attempts"] for c in comparison.values()) / sum(c["cpu_s"] for c in comparison.values())
+        print(f"the Basic LeNet's comparison on {n_full} origins: {hours['comparison_per_model']} single-thread "
+              f"CPU hours ({rate:.1f} attempts per CPU second, measured on {len(origins)} origins)")
+        write_results("paper2_cost", {
+            "summary": {"single_thread_cpu_hours": hours, "attempts_per_cpu_s": round(rate, 1),
+                        "origins_measured": len(origins), "origins_full": n_full,
+                        "work": {"comparison_attempts_per_model": comparison_attempts},
+                        "not_measured": "examples and fine-tuning (a --cpu run of config/paper2_cpu.yaml)"},
+            "measured": {"comparison_of_the_basic_lenet": comparison, "basic_lenet_training_cpu_s": vanilla_s,
+                         "predictions_cpu_s": predictions_s},
+            "runs": {"lenet": str(args.lenet), "lenet_commit": _commit(args.lenet)},
+        }, args)
+        return
+    small = preset(args.cpu, "paper2_cpu.yaml")
 
     # example generation per origin and set, and fine-tuning per iteration, at 5% (mean over seeds)
     cbench = args.cpu / "results" / "benchmarks"
@@ -106,7 +127,8 @@ def main() -> None:
           f"{total / 3600 / 48:.1f} days on 2 cores")
     write_results("paper2_cost", {
         "summary": summary,
-        "measured": {"comparison_per_model_10000_digits": comparison, "example_sets_per_origin": examples,
+        "measured": {"comparison_of_the_basic_lenet": comparison, "origins_measured": len(origins),
+                     "example_sets_per_origin": examples,
                      "fine_tuning_cpu_s_per_iteration": per_iteration, "basic_lenet_training_cpu_s": vanilla_s},
         "runs": {"lenet": str(args.lenet), "lenet_commit": _commit(args.lenet), "cpu": str(args.cpu),
                  "cpu_commit": _commit(args.cpu)},
