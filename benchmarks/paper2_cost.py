@@ -6,8 +6,9 @@ Reads Snakemake's benchmark files (each job's CPU seconds) and outputs of
   ``results/report/paper2_lenet.html``): the Basic LeNet's training and its comparison, on all
   10,000 test digits or on a prefix of them (``n_lots`` lowered; the comparison's cost is then scaled
   per origin to the preset's ``n_lots``);
-- ``--cpu RUN`` (optional): a run of ``config/paper2_cpu.yaml`` (5% of the paper's size, several
-  seeds): the adversarial example sets and the fine-tuning; without it those parts are not given,
+- ``--cpu RUN`` (optional): a run of a smaller preset of the whole table, ``--cpu-preset`` (default
+  ``paper2_cpu.yaml``, 5% of the paper's size; ``paper2_small.yaml``, 2%): the adversarial example sets
+  and the fine-tuning; without it those parts are not given,
 
 and scales each kind of work to the full preset: example generation per origin (the paper: every
 training digit), fine-tuning per iteration (20K FGS and FGV, 50K HC, 100K for each LOTS model), the
@@ -16,7 +17,7 @@ Basic LeNet's training. CPU seconds of one thread are the measure (each job runs
 wall time depends on what else runs). Also the work in units a GPU run can be timed against
 (attempts of the line search, PASS scores, optimiser steps of 64 images).
 
-    python benchmarks/paper2_cost.py --lenet RUN [--cpu RUN]
+    python benchmarks/paper2_cost.py --lenet RUN [--cpu RUN [--cpu-preset paper2_small.yaml]]
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def iterations(config: dict, defence: str) -> int:
 def main() -> None:
     p = parser(__doc__.splitlines()[0], data=False)
     p.add_argument("--lenet", type=Path, required=True, help="a finished run of paper2.yaml's Basic LeNet row")
-    p.add_argument("--cpu", type=Path, help="a finished run of config/paper2_cpu.yaml (examples, fine-tuning)")
+    p.add_argument("--cpu", type=Path, help="a finished run of a smaller preset of the table (examples, fine-tuning)")
+    p.add_argument("--cpu-preset", default="paper2_cpu.yaml", help="the --cpu run's preset under config/")
     args = p.parse_args()
     full = preset(args.lenet, "paper2.yaml")
     bench = args.lenet / "results" / "benchmarks"
@@ -84,9 +86,9 @@ def main() -> None:
             "runs": {"lenet": str(args.lenet), "lenet_commit": _commit(args.lenet)},
         }, args)
         return
-    small = preset(args.cpu, "paper2_cpu.yaml")
+    small = preset(args.cpu, args.cpu_preset)
 
-    # example generation per origin and set, and fine-tuning per iteration, at 5% (mean over seeds)
+    # example generation per origin and set, and fine-tuning per iteration, at the small size (mean over seeds)
     cbench = args.cpu / "results" / "benchmarks"
     n_train = int(small["datasets"]["mnist"]["lots"]["n_train"])
     examples = {}
