@@ -233,21 +233,25 @@ def test_fashion_mnist_preset_is_what_the_readme_says():
 
 
 def test_paper2_presets_use_the_papers_success_criterion_and_one_fraction():
-    """paper2.yaml at the paper's size; paper2_cpu.yaml at 5% of it: examples of 3,000 training digits
-    with 3,000 clean ones, 5% of the paper's iterations, three seeds; both count a success when the
-    class changes."""
-    full, cpu = validated("config/paper2.yaml"), validated("config/paper2_cpu.yaml")
-    for config in (full, cpu):
+    """paper2.yaml at the paper's size; paper2_cpu.yaml at 5% of it and paper2_small.yaml at 2%:
+    examples of that fraction of the 60,000 training digits with as many clean ones, that fraction of
+    the paper's iterations, three seeds; all count a success when the class changes."""
+    full = validated("config/paper2.yaml")
+    smaller = {"config/paper2_cpu.yaml": 0.05, "config/paper2_small.yaml": 0.02}
+    for config in [full, *map(validated, smaller)]:
         assert config["datasets"]["mnist"]["lots"]["modes"] == ["untargeted"]
         assert config["datasets"]["mnist"]["lots"]["example_mode"] == "untargeted"
     assert full["datasets"]["mnist"]["lots"]["n_lots"] == 10_000
     iterations = {f: full["defence_params"][f].get("iterations", 20_000) for f in full["defence_params"]
                   if f.startswith("ft_")}
-    lots = cpu["datasets"]["mnist"]["lots"]
-    assert cpu["seeds"] == [0, 1, 2] and lots["n_train"] == 3000 == 0.05 * 60_000
-    assert cpu["defence_params"]["adversarial_finetuning"]["n_clean"] == 3000
-    for name, paper in iterations.items():
-        assert cpu["defence_params"][name].get("iterations", 1000) == 0.05 * paper, name
+    for preset, fraction in smaller.items():
+        config = validated(preset)
+        shared = config["defence_params"]["adversarial_finetuning"]
+        assert config["seeds"] == [0, 1, 2], preset
+        assert config["datasets"]["mnist"]["lots"]["n_train"] == round(fraction * 60_000) == shared["n_clean"], preset
+        for name, paper in iterations.items():
+            assert config["defence_params"][name].get("iterations", shared["iterations"]) == round(fraction * paper), (
+                preset, name)
 
 
 def test_cifar10_preset_is_what_the_readme_says():
